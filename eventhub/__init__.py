@@ -1,0 +1,157 @@
+"""EventHub: hybrid conferences with one-click switching online.
+
+:func:`create_app` is the only place that wires the application together.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from sqlalchemy import event as sa_event
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from .config import Config, validate
+from .errors import DomainError
+from .extensions import babel, csrf, db, migrate, socketio
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides the environment (tests pass theirs)."""
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.update(config or {})
+    validate(app.config)
+    _configure_logging(app)
+
+    _sqlite_options(app)
+    db.init_app(app)
+    _sqlite_pragmas(app)
+    from pathlib import Path
+
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+
+    from .web import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=[],  # same origin only
+        logger=False,
+        engineio_logger=False,
+    )
+
+    from . import publish
+    from .services import provisioning
+
+    publish.init_app(app)
+    provisioning.init_app(app)
+
+    from . import api, cli, live, web
+
+    csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
+    app.register_blueprint(api.bp)
+    app.register_blueprint(web.bp)
+    live.init_app(app)
+    cli.init_app(app)
+    _register_errors(app)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    _log_providers(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _sqlite_options(app: Flask) -> None:
+    """A busy timeout, so the web process and its provisioning threads share the file."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """WAL (readers don't wait for writers) and enforced foreign keys on every connection."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+
+        @sa_event.listens_for(db.engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+
+def _register_errors(app: Flask) -> None:
+    from .web import render_error
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.path.startswith("/integrations/")
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error.to_dict()), error.status
+        return render_error(error.status, error.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                 413: "too_large", 429: "rate_limited"}
+        if wants_json():
+            body = {"error": {"code": codes.get(error.code, "error"),
+                              "message": error.description or error.name, "fields": {}}}
+            return jsonify(body), error.code
+        return render_error(error.code, error.description or error.name)
+
+
+def healthz():
+    """Liveness and readiness: the database answers (and Redis, when configured)."""
+    from flask import current_app
+
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        log.warning("health check: database: %s", exc.__class__.__name__)
+        checks["database"] = "unavailable"
+    if current_app.config["REDIS_URL"]:
+        try:
+            import redis
+
+            redis.Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=2).ping()
+            checks["queue"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            log.warning("health check: queue: %s", exc.__class__.__name__)
+            checks["queue"] = "unavailable"
+    ok = all(value == "ok" for value in checks.values())
+    return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), (
+        200 if ok else 503)
+
+
+def _log_providers(app: Flask) -> None:
+    """Say at start-up which providers are usable and which lack variables (names, not values)."""
+    from integrations.registry import PROVIDERS
+
+    config = app.config.get("PROVIDERS") or {}
+    for name, cls in PROVIDERS.items():
+        missing = cls.missing(config)
+        given = [var for var in cls.required if config.get(var)]
+        if missing and given:
+            log.warning("provider %s is missing %s", name, ", ".join(missing))

@@ -1,0 +1,366 @@
+"""Request and response schemas of the REST API (pydantic), and the one serializer per resource.
+
+The same models validate request bodies and generate the OpenAPI document; the ``*_to_dict``
+serializers feed REST bodies, Socket.IO acks and broadcasts alike.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from ..models import Event, Participant, Room, Session, VideoRoom
+
+Mode = Literal["in_person", "hybrid", "online"]
+Status = Literal["scheduled", "live", "paused", "delayed", "ended", "cancelled"]
+Language = Literal["ru", "de", "en"]
+Role = Literal["official", "delegate", "speaker", "press", "guest"]
+Attendance = Literal["in_person", "remote"]
+InvitationStatus = Literal["invited", "accepted", "declined"]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
+
+
+class Schema(BaseModel):
+    """Base of request bodies: unknown fields are errors (422 naming the field)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Texts(Schema):
+    """A text per language; any subset of ru, de, en."""
+
+    ru: str | None = Field(None, max_length=5000)
+    de: str | None = Field(None, max_length=5000)
+    en: str | None = Field(None, max_length=5000)
+
+
+def texts(value: Texts | None) -> dict[str, str]:
+    """The languages given, without empty ones."""
+    return {k: v for k, v in (value.model_dump() if value else {}).items() if v}
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+class EventCreate(Schema):
+    slug: Slug
+    title: Texts
+    description: Texts | None = None
+    timezone: str = Field(max_length=64)
+    start_date: date
+    end_date: date
+    venue: str = Field("", max_length=300)
+    default_provider: str = Field("jitsi", max_length=40)
+    fallback_provider: str | None = Field(None, max_length=40)
+    join_window_minutes: int = Field(15, ge=0, le=24 * 60)
+    published: bool = False
+
+
+class EventUpdate(Schema):
+    slug: Slug | None = None
+    title: Texts | None = None
+    description: Texts | None = None
+    timezone: str | None = Field(None, max_length=64)
+    start_date: date | None = None
+    end_date: date | None = None
+    venue: str | None = Field(None, max_length=300)
+    default_provider: str | None = Field(None, max_length=40)
+    fallback_provider: str | None = Field(None, max_length=40)
+    join_window_minutes: int | None = Field(None, ge=0, le=24 * 60)
+    published: bool | None = None
+
+
+class RoomCreate(Schema):
+    name: Name
+    capacity: int | None = Field(None, ge=0, le=1_000_000)
+
+
+class SessionCreate(Schema):
+    title: Texts
+    description: Texts | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    room_id: int | None = None
+    track: str = Field("", max_length=100)
+    moderator_ids: list[int] = Field(default_factory=list, max_length=100)
+    speaker_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class SessionUpdate(Schema):
+    title: Texts | None = None
+    description: Texts | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    room_id: int | None = None
+    track: str | None = Field(None, max_length=100)
+    moderator_ids: list[int] | None = Field(None, max_length=100)
+    speaker_ids: list[int] | None = Field(None, max_length=100)
+
+
+class SwitchRequest(Schema):
+    mode: Mode
+    provider: str | None = Field(None, max_length=40)
+
+
+class EventSwitchRequest(Schema):
+    mode: Mode
+
+
+class StatusRequest(Schema):
+    status: Status
+    delay_minutes: int | None = Field(None, ge=1, le=24 * 60)
+
+
+class ParticipantCreate(Schema):
+    name: Name
+    email: EmailStr
+    organization: str = Field("", max_length=200)
+    partner_organization: str = Field("", max_length=200)
+    country: str = Field("", max_length=2)
+    role: Role = "guest"
+    attendance: Attendance = "in_person"
+    language: Language = "en"
+    invitation_status: InvitationStatus = "invited"
+
+
+class ParticipantUpdate(Schema):
+    name: Name | None = None
+    email: EmailStr | None = None
+    organization: str | None = Field(None, max_length=200)
+    partner_organization: str | None = Field(None, max_length=200)
+    country: str | None = Field(None, max_length=2)
+    role: Role | None = None
+    attendance: Attendance | None = None
+    language: Language | None = None
+    invitation_status: InvitationStatus | None = None
+
+
+class InvitationRequest(Schema):
+    status: Literal["accepted", "declined"]
+
+
+class TokenRequest(Schema):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1000)
+
+
+def changes(body: Schema) -> dict[str, Any]:
+    """The fields a PATCH body sets, with texts flattened to plain dicts. ``null`` means unset
+    for required columns; for nullable ones (room_id, fallback_provider) it clears them."""
+    data = body.model_dump(exclude_unset=True)
+    for name in ("title", "description"):
+        if name in data:
+            data[name] = texts(getattr(body, name))
+    return data
+
+
+# -- responses --------------------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    """Base of response shapes (fields may be added, never renamed)."""
+
+
+class EventOut(Out):
+    id: int
+    slug: str
+    title: dict[str, str]
+    description: dict[str, str]
+    timezone: str
+    start_date: date
+    end_date: date
+    venue: str
+    mode: Mode
+    default_provider: str
+    fallback_provider: str | None
+    join_window_minutes: int
+    published: bool
+
+
+class RoomOut(Out):
+    id: int
+    event_id: int
+    name: str
+    capacity: int | None
+
+
+class RoomStateOut(Out):
+    state: Literal["pending", "ready", "failed", "deleted"]
+    provider: str
+    error: str | None
+
+
+class SessionOut(Out):
+    id: int
+    event_id: int
+    title: dict[str, str]
+    description: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    room_id: int | None
+    track: str
+    mode: Mode
+    status: Status
+    delay_minutes: int
+    sequence: int
+    moderator_ids: list[int]
+    speaker_ids: list[int]
+    room: RoomStateOut | None
+
+
+class VideoRoomOut(RoomStateOut):
+    session_id: int
+    attempts: int
+    host_url: str | None = None
+
+
+class ParticipantOut(Out):
+    id: int
+    event_id: int
+    name: str
+    email: str
+    organization: str
+    partner_organization: str
+    country: str
+    role: Role
+    attendance: Attendance
+    language: Language
+    invitation_status: InvitationStatus
+    access_url: str | None = None
+    feed_url: str | None = None
+
+
+class AgendaItemOut(Out):
+    participant_id: int
+    session_id: int
+    added_at: datetime
+
+
+class TokenOut(Out):
+    token: str
+
+
+class ErrorBody(Out):
+    code: str
+    message: str
+    fields: dict[str, str]
+
+
+class ErrorOut(Out):
+    error: ErrorBody
+
+
+class SessionUpdated(Out):
+    """The ``session.updated`` Socket.IO payload: never a join or host URL."""
+
+    session_id: int
+    event_id: int
+    status: Status
+    mode: Mode
+    delay_minutes: int
+    room_state: str | None
+    provider: str | None
+    starts_at: datetime
+    ends_at: datetime
+    sequence: int
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 with offset."""
+    return value.isoformat()
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """An event as the API shows it."""
+    return {
+        "id": event.id, "slug": event.slug, "title": event.title or {},
+        "description": event.description or {}, "timezone": event.timezone,
+        "start_date": event.start_date.isoformat(), "end_date": event.end_date.isoformat(),
+        "venue": event.venue, "mode": event.mode, "default_provider": event.default_provider,
+        "fallback_provider": event.fallback_provider,
+        "join_window_minutes": event.join_window_minutes, "published": event.published,
+    }  # fmt: skip
+
+
+def room_to_dict(room: Room) -> dict[str, Any]:
+    """A hall as the API shows it."""
+    return {"id": room.id, "event_id": room.event_id, "name": room.name,
+            "capacity": room.capacity}
+
+
+def room_state(video_room: VideoRoom | None) -> dict[str, Any] | None:
+    """A video room's public state: no join data, no host data."""
+    if video_room is None:
+        return None
+    return {"state": video_room.state, "provider": video_room.provider,
+            "error": video_room.last_error}
+
+
+def session_to_dict(event_session: Session) -> dict[str, Any]:
+    """A session as the API shows it."""
+    return {
+        "id": event_session.id, "event_id": event_session.event_id,
+        "title": event_session.title or {}, "description": event_session.description or {},
+        "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
+        "room_id": event_session.room_id, "track": event_session.track,
+        "mode": event_session.mode, "status": event_session.status,
+        "delay_minutes": event_session.delay_minutes, "sequence": event_session.sequence,
+        "moderator_ids": sorted(u.id for u in event_session.moderators),
+        "speaker_ids": sorted(p.id for p in event_session.speakers),
+        "room": room_state(event_session.video_room),
+    }  # fmt: skip
+
+
+def session_update_payload(event_session: Session) -> dict[str, Any]:
+    """The ``session.updated`` payload (DESIGN.md's Socket.IO contract)."""
+    video_room = event_session.video_room
+    return {
+        "session_id": event_session.id, "event_id": event_session.event_id,
+        "status": event_session.status, "mode": event_session.mode,
+        "delay_minutes": event_session.delay_minutes,
+        "room_state": video_room.state if video_room else None,
+        "provider": video_room.provider if video_room else None,
+        "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
+        "sequence": event_session.sequence,
+    }  # fmt: skip
+
+
+def participant_to_dict(participant: Participant, *, links: dict[str, str] | None = None
+                        ) -> dict[str, Any]:
+    """A participant; ``links`` (access_url, feed_url) only for organizers."""
+    body = {
+        "id": participant.id, "event_id": participant.event_id, "name": participant.name,
+        "email": participant.email, "organization": participant.organization,
+        "partner_organization": participant.partner_organization,
+        "country": participant.country, "role": participant.role,
+        "attendance": participant.attendance, "language": participant.language,
+        "invitation_status": participant.invitation_status,
+    }  # fmt: skip
+    if links:
+        body.update(links)
+    return body
+
+
+class LiveSubscribe(Schema):
+    """Socket.IO ``subscribe``."""
+
+    event_id: int
+
+
+class LiveSwitch(Schema):
+    """Socket.IO ``session.switch``."""
+
+    session_id: int
+    mode: Mode
+    provider: str | None = Field(None, max_length=40)
+
+
+class LiveStatus(Schema):
+    """Socket.IO ``session.status``."""
+
+    session_id: int
+    status: Status
+    delay_minutes: int | None = Field(None, ge=1, le=24 * 60)

@@ -1,0 +1,73 @@
+"""One session: read, change, delete, switch, drive its status, see its room."""
+
+from __future__ import annotations
+
+from ..errors import NotFound
+from ..services import access, provisioning, switching
+from ..services import sessions as session_service
+from . import actor, endpoint
+from .schemas import (
+    SessionOut,
+    SessionUpdate,
+    StatusRequest,
+    SwitchRequest,
+    VideoRoomOut,
+    changes,
+    room_state,
+    session_to_dict,
+)
+
+PUBLIC = "anyone for a published event; organizers, and the event's moderators and participants"
+MODERATORS = "the session's moderators and organizers"
+
+
+@endpoint("/sessions/<int:session_id>", "GET", summary="Get a session", response=SessionOut,
+          access=PUBLIC)
+def get_session(session_id: int):
+    return session_to_dict(session_service.get_session(actor(), session_id))
+
+
+@endpoint("/sessions/<int:session_id>", "PATCH", summary="Change a session",
+          body=SessionUpdate, response=SessionOut, access="organizers")
+def update_session(session_id: int, body: SessionUpdate):
+    event_session = session_service.get_session(actor(), session_id)
+    return session_to_dict(session_service.update_session(actor(), event_session, changes(body)))
+
+
+@endpoint("/sessions/<int:session_id>", "DELETE", summary="Delete a session",
+          status=204, access="organizers")
+def delete_session(session_id: int):
+    event_session = session_service.get_session(actor(), session_id)
+    session_service.delete_session(actor(), event_session)
+
+
+@endpoint("/sessions/<int:session_id>/switch", "POST", summary="Move a session online, "
+          "hybrid or back in person", body=SwitchRequest, response=SessionOut, access=MODERATORS)
+def switch_session(session_id: int, body: SwitchRequest):
+    event_session = session_service.get_session(actor(), session_id)
+    switching.switch_session(event_session, body.mode, body.provider, actor=actor())
+    return session_to_dict(event_session)
+
+
+@endpoint("/sessions/<int:session_id>/status", "POST", summary="Go live, pause, end, delay, "
+          "cancel", body=StatusRequest, response=SessionOut, access=MODERATORS)
+def set_status(session_id: int, body: StatusRequest):
+    event_session = session_service.get_session(actor(), session_id)
+    session_service.set_session_status(actor(), event_session, body.status, body.delay_minutes)
+    return session_to_dict(event_session)
+
+
+@endpoint("/sessions/<int:session_id>/room", "GET", summary="The session's video room",
+          response=VideoRoomOut,
+          access=PUBLIC + "; host_url for the session's moderators and organizers only")
+def get_room(session_id: int):
+    event_session = session_service.get_session(actor(), session_id)
+    video_room = event_session.video_room
+    if video_room is None:
+        raise NotFound("this session has no video room")
+    body = {**room_state(video_room), "session_id": event_session.id,
+            "attempts": video_room.attempts}
+    who = actor()
+    if video_room.state == "ready" and access.moderates(who, event_session):
+        body["host_url"] = provisioning.host_url(video_room, who.name or who.email, str(who.id))
+    return body

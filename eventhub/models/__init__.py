@@ -1,0 +1,20 @@
+"""EventHub's models, one module per aggregate."""
+
+from .events import MODES, Event, Room
+from .participants import (
+    ATTENDANCE,
+    INVITATION_STATUSES,
+    PARTICIPANT_ROLES,
+    AgendaItem,
+    Participant,
+)
+from .sessions import STATUSES, Session, session_moderators, session_speakers
+from .types import utcnow
+from .users import USER_ROLES, ApiToken, User
+from .video_rooms import ROOM_STATES, VideoRoom
+
+__all__ = [
+    "ATTENDANCE", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES", "STATUSES",
+    "USER_ROLES", "AgendaItem", "ApiToken", "Event", "Participant", "Room", "Session", "User",
+    "VideoRoom", "session_moderators", "session_speakers", "utcnow",
+]  # fmt: skip

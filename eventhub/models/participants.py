@@ -1,0 +1,71 @@
+"""Participants of an event and their personal agendas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .events import Event
+    from .sessions import Session
+
+PARTICIPANT_ROLES = ("official", "delegate", "speaker", "press", "guest")
+ATTENDANCE = ("in_person", "remote")
+INVITATION_STATUSES = ("invited", "accepted", "declined")
+
+
+class Participant(db.Model):
+    """A person attending one event, who reaches EventHub through a personal secret link.
+
+    The token is kept (organizers send the link again), and looked up by its SHA-256 digest so
+    that the secret itself is never what an index compares.
+    """
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("event_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    organization: Mapped[str] = mapped_column(String(200), default="")
+    partner_organization: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    role: Mapped[str] = mapped_column(String(20), default="guest")
+    attendance: Mapped[str] = mapped_column(String(20), default="in_person")
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    invitation_status: Mapped[str] = mapped_column(String(20), default="invited")
+    token: Mapped[str] = mapped_column(String(100))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="participants")
+    agenda: Mapped[list[AgendaItem]] = relationship(
+        back_populates="participant", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Participant {self.id}>"
+
+
+class AgendaItem(db.Model):
+    """A session a participant chose for their personal agenda."""
+
+    __tablename__ = "agenda_items"
+    __table_args__ = (UniqueConstraint("participant_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    participant: Mapped[Participant] = relationship(back_populates="agenda")
+    session: Mapped[Session] = relationship()

@@ -1,0 +1,68 @@
+"""Sessions of the programme, with their moderators and speakers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .events import Event, Room
+    from .participants import Participant
+    from .users import User
+    from .video_rooms import VideoRoom
+
+STATUSES = ("scheduled", "live", "paused", "delayed", "ended", "cancelled")
+
+session_moderators = Table(
+    "session_moderators",
+    db.metadata,
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+session_speakers = Table(
+    "session_speakers",
+    db.metadata,
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("participant_id", ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Session(db.Model):
+    """One slot of the programme. Call variables ``event_session`` (``session`` is Flask's)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id", ondelete="SET NULL"))
+    title: Mapped[dict] = mapped_column(JSON, default=dict)
+    description: Mapped[dict] = mapped_column(JSON, default=dict)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    track: Mapped[str] = mapped_column(String(100), default="")
+    mode: Mapped[str] = mapped_column(String(20), default="in_person")
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    delay_minutes: Mapped[int] = mapped_column(default=0)
+    sequence: Mapped[int] = mapped_column(default=0)
+    # The UID an imported session came with, so that re-importing updates instead of duplicating.
+    external_uid: Mapped[str | None] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
+    room: Mapped[Room | None] = relationship()
+    moderators: Mapped[list[User]] = relationship(secondary=session_moderators)
+    speakers: Mapped[list[Participant]] = relationship(secondary=session_speakers)
+    video_room: Mapped[VideoRoom | None] = relationship(
+        back_populates="session", cascade="all, delete-orphan", uselist=False
+    )
+
+    def __repr__(self) -> str:
+        return f"<Session {self.id} {self.status} {self.mode}>"

@@ -1,0 +1,57 @@
+"""The video-meeting room of a session, as the provider created it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .sessions import Session
+
+ROOM_STATES = ("pending", "ready", "failed", "deleted")
+
+
+class VideoRoom(db.Model):
+    """At most one per session (unique ``session_id``): the room, wherever provisioning stands.
+
+    ``data`` is what participants' join links are built from; ``host_data`` (start URLs,
+    moderator passwords) is for the session's moderators and organizers only.
+    """
+
+    __tablename__ = "video_rooms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), unique=True
+    )
+    provider: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    # A new generation (and so a new provider key) each time the room is made anew after a
+    # deletion, so a late delete of the old room can never hit the new one.
+    generation: Mapped[int] = mapped_column(default=1)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # The worker provisioning the room holds it until `lease_until`: two workers never call the
+    # provider for the same room at once, and a crashed worker's room is taken up after expiry.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    host_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    session: Mapped[Session] = relationship(back_populates="video_room")
+
+    @property
+    def key(self) -> str:
+        """The provider-side idempotency key: stable for this session and generation."""
+        return f"eventhub-s{self.session_id}-g{self.generation}"
+
+    def __repr__(self) -> str:
+        return f"<VideoRoom {self.id} {self.provider} {self.state}>"

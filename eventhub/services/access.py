@@ -1,0 +1,127 @@
+"""Who is asking, and what they may do: DESIGN.md's access rules in one place.
+
+An *actor* is a :class:`User` (organizer or moderator), a :class:`Participant`, or ``None`` for
+an anonymous visitor. Services call the ``require_*`` functions before they read or write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+
+from ..errors import Forbidden, NotFound, Unauthorized
+from ..extensions import db
+from ..models import ApiToken, Event, Participant, Session, User, session_moderators
+
+Actor = User | Participant | None
+
+TOKEN_BYTES = 32  # bytes of randomness in every API and participant token
+
+
+def new_token() -> str:
+    """A fresh URL-safe secret with 256 bits of randomness."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def digest(token: str) -> str:
+    """SHA-256 hex digest under which a token is looked up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_participant_by_token(token: str) -> Participant | None:
+    """The participant whose personal token this is, compared in constant time."""
+    if not token or len(token) > 200:
+        return None
+    participant = db.session.scalar(
+        select(Participant).where(Participant.token_digest == digest(token))
+    )
+    if participant is None or not hmac.compare_digest(participant.token, token):
+        return None
+    return participant
+
+
+def find_user_by_api_token(token: str) -> User | None:
+    """The user owning this live API token, or None."""
+    if not token or len(token) > 200:
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.digest == digest(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    return row.user
+
+
+def authenticate_token(token: str) -> User | Participant | None:
+    """A bearer token resolved to its user or participant; None if it is not valid."""
+    return find_user_by_api_token(token) or find_participant_by_token(token)
+
+
+def is_organizer(actor: Actor) -> bool:
+    """True for an organizer account."""
+    return isinstance(actor, User) and actor.role == "organizer"
+
+
+def moderates(actor: Actor, event_session: Session) -> bool:
+    """True if the actor may drive this session: an organizer or one of its moderators."""
+    if is_organizer(actor):
+        return True
+    return isinstance(actor, User) and any(u.id == actor.id for u in event_session.moderators)
+
+
+def moderates_in_event(actor: Actor, event: Event) -> bool:
+    """True for a moderator of at least one session of the event."""
+    if not isinstance(actor, User):
+        return False
+    return db.session.scalar(
+        select(Session.id)
+        .join(session_moderators, session_moderators.c.session_id == Session.id)
+        .where(Session.event_id == event.id, session_moderators.c.user_id == actor.id)
+        .limit(1)
+    ) is not None
+
+
+def can_view_event(actor: Actor, event: Event) -> bool:
+    """Published events are public; unpublished ones are seen by the people working on them."""
+    if event.published or is_organizer(actor):
+        return True
+    if isinstance(actor, Participant):
+        return actor.event_id == event.id
+    return moderates_in_event(actor, event)
+
+
+def require_authenticated(actor: Actor) -> None:
+    """401 for an anonymous actor."""
+    if actor is None:
+        raise Unauthorized("sign in or send an API token")
+
+
+def require_view_event(actor: Actor, event: Event) -> None:
+    """404 for an event the actor may not see (its existence is not revealed)."""
+    if not can_view_event(actor, event):
+        raise NotFound("event not found")
+
+
+def require_organizer(actor: Actor) -> None:
+    """401 anonymous, 403 anyone but an organizer."""
+    require_authenticated(actor)
+    if not is_organizer(actor):
+        raise Forbidden("only organizers may do this")
+
+
+def require_moderator(actor: Actor, event_session: Session) -> None:
+    """401 anonymous, 403 anyone but an organizer or a moderator of this session."""
+    require_authenticated(actor)
+    if not moderates(actor, event_session):
+        raise Forbidden("only this session's moderators and organizers may do this")
+
+
+def require_participant_access(actor: Actor, participant: Participant) -> None:
+    """401 anonymous, 403 anyone but an organizer or the participant themselves."""
+    require_authenticated(actor)
+    if is_organizer(actor):
+        return
+    if isinstance(actor, Participant) and actor.id == participant.id:
+        return
+    raise Forbidden("only the participant and organizers may do this")

@@ -1,0 +1,59 @@
+"""Small helpers the services share: loading by id, time zones, languages, pagination."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy import Select, func, select
+
+from ..errors import Invalid, NotFound
+from ..extensions import db
+
+T = TypeVar("T")
+
+LANGUAGES = ("ru", "de", "en")
+
+
+def get_or_404(model: type[T], object_id: int, what: str) -> T:
+    """Load by primary key or raise NotFound naming ``what``."""
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        raise NotFound(f"{what} {object_id} not found")
+    return obj
+
+
+def check_timezone(name: str, field: str = "timezone") -> ZoneInfo:
+    """The ZoneInfo for an IANA name, or Invalid (422) naming the field."""
+    if name not in available_timezones():
+        raise Invalid(f"unknown time zone {name!r}", fields={field: "unknown IANA time zone"})
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError as exc:  # pragma: no cover - available_timezones said yes
+        raise Invalid(f"unknown time zone {name!r}", fields={field: str(exc)}) from exc
+
+
+def pick_text(texts: dict[str, str] | None, language: str) -> str:
+    """The text in ``language``, else in English, Russian, German, else the first one."""
+    texts = texts or {}
+    for lang in (language, "en", "ru", "de"):
+        if texts.get(lang):
+            return texts[lang]
+    return next(iter(texts.values()), "")
+
+
+def paginate(query: Select[Any], limit: int, offset: int) -> tuple[list[Any], int]:
+    """One page of ``query`` and the total count of its rows."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(db.session.scalars(query.limit(limit).offset(offset)))
+    return items, total or 0
+
+
+def apply_changes(obj: Any, changes: dict[str, Any]) -> set[str]:
+    """Set the attributes that differ; return the names of those that changed."""
+    changed = set()
+    for name, value in changes.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed.add(name)
+    return changed

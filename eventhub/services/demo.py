@@ -1,0 +1,265 @@
+"""The founding conference as demo data: XVI Conference of Russian and German Partner Cities.
+
+Three days in Kaluga (Europe/Moscow), five halls, a bilingual programme (ru/de, with English),
+officials, delegates and press from twin cities, one organizer and three moderators. Seeding is
+idempotent: a second run finds the event and the accounts and creates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from . import agenda, participants, users
+from . import events as event_service
+from . import sessions as session_service
+
+SLUG = "partner-cities-xvi"
+TIMEZONE = "Europe/Moscow"
+
+ORGANIZER = ("organizer@eventhub.local", "organizer-demo", "Anna Organizer")
+MODERATORS = [
+    ("moderator1@eventhub.local", "moderator-demo", "Ирина Смирнова"),
+    ("moderator2@eventhub.local", "moderator-demo", "Jörg Weber"),
+    ("moderator3@eventhub.local", "moderator-demo", "Olga Kuznetsova"),
+]
+
+# Russian cities and their German twin cities.
+TWIN_CITIES = [
+    ("Калуга", "Kaluga", "Suhl"), ("Тула", "Tula", "Villingen-Schwenningen"),
+    ("Ярославль", "Jaroslawl", "Kassel"), ("Владимир", "Wladimir", "Erlangen"),
+    ("Волгоград", "Wolgograd", "Köln"), ("Нижний Новгород", "Nischni Nowgorod", "Essen"),
+    ("Самара", "Samara", "Stuttgart"), ("Санкт-Петербург", "Sankt Petersburg", "Hamburg"),
+    ("Великий Новгород", "Weliki Nowgorod", "Bielefeld"), ("Псков", "Pskow", "Neuss"),
+    ("Тверь", "Twer", "Osnabrück"), ("Рязань", "Rjasan", "Münster"),
+    ("Краснодар", "Krasnodar", "Karlsruhe"), ("Ростов-на-Дону", "Rostow am Don", "Dortmund"),
+    ("Калининград", "Kaliningrad", "Kiel"),
+]  # fmt: skip
+
+RU_NAMES = [
+    "Алексей Иванов", "Мария Петрова", "Дмитрий Соколов", "Елена Кузнецова", "Сергей Попов",
+    "Наталья Васильева", "Андрей Морозов", "Ольга Новикова", "Павел Волков", "Татьяна Фёдорова",
+    "Николай Лебедев", "Светлана Козлова", "Игорь Егоров", "Анна Павлова", "Михаил Семёнов",
+]  # fmt: skip
+DE_NAMES = [
+    "Thomas Müller", "Sabine Schmidt", "Michael Schneider", "Claudia Fischer", "Stefan Meyer",
+    "Petra Wagner", "Andreas Becker", "Monika Schulz", "Jürgen Hoffmann", "Birgit Koch",
+    "Frank Richter", "Susanne Klein", "Uwe Wolf", "Katrin Schröder", "Matthias Neumann",
+]  # fmt: skip
+RU_DELEGATES = [
+    "Владимир Орлов", "Юлия Зайцева", "Константин Белов", "Ксения Григорьева", "Роман Никитин",
+    "Ирина Соловьёва", "Артём Макаров", "Дарья Киселёва", "Евгений Андреев", "Вера Тихонова",
+    "Григорий Жуков", "Людмила Комарова", "Максим Борисов", "Алина Осипова", "Фёдор Медведев",
+]  # fmt: skip
+DE_DELEGATES = [
+    "Klaus Bauer", "Heike Zimmermann", "Ralf Krüger", "Anja Hartmann", "Dirk Lange",
+    "Silke Schmitt", "Holger Werner", "Kerstin Krause", "Bernd Meier", "Ute Lehmann",
+    "Sven Schmid", "Nicole Schulze", "Jan Maier", "Tanja Köhler", "Lars Herrmann",
+]  # fmt: skip
+GUESTS = [
+    ("Министр иностранных дел (делегация)", "Министерство иностранных дел РФ", "RU", "official"),
+    ("Bundesminister (Delegation)", "Auswärtiges Amt", "DE", "official"),
+    ("Евгения Лазарева", "ТАСС", "RU", "press"), ("Markus Vogel", "Deutsche Welle", "DE", "press"),
+    ("Полина Рыбакова", "Калужское телевидение", "RU", "press"),
+    ("Helga Brandt", "Deutsch-Russisches Forum", "DE", "speaker"),
+    ("Пётр Громов", "Российско-германская ВТП", "RU", "speaker"),
+    ("Carsten Franke", "Ostausschuss der Deutschen Wirtschaft", "DE", "speaker"),
+]  # fmt: skip
+
+HALLS = [
+    ("Большой зал / Großer Saal", 600), ("Зал «Циолковский»", 200), ("Saal Suhl", 150),
+    ("Конференц-зал 3", 80), ("Пресс-центр / Pressezentrum", 60),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One session of the demo programme: day (0-2), start, minutes, hall index, track, titles."""
+
+    day: int
+    start: str
+    minutes: int
+    hall: int
+    track: str
+    ru: str
+    de: str
+    en: str
+
+
+PROGRAMME = [
+    Slot(0, "10:00", 90, 0, "plenary", "Открытие конференции: приветствие глав городов",
+         "Eröffnung der Konferenz: Grußworte der Oberbürgermeister",
+         "Opening: welcome by the mayors"),
+    Slot(0, "12:00", 60, 0, "plenary", "Пленарное заседание: 30 лет партнёрства городов",
+         "Plenum: 30 Jahre Städtepartnerschaften", "Plenary: 30 years of city partnerships"),
+    Slot(0, "14:00", 90, 1, "economy", "Малый и средний бизнес в городах-партнёрах",
+         "Mittelstand in den Partnerstädten", "Small and medium business in twin cities"),
+    Slot(0, "14:00", 90, 2, "culture", "Культурный обмен и музеи",
+         "Kulturaustausch und Museen", "Cultural exchange and museums"),
+    Slot(0, "14:00", 90, 3, "youth", "Молодёжные обмены: школы и университеты",
+         "Jugendaustausch: Schulen und Hochschulen", "Youth exchange: schools and universities"),
+    Slot(0, "16:00", 90, 1, "economy", "Энергоэффективность городского хозяйства",
+         "Energieeffizienz in der Stadtwirtschaft", "Energy efficiency in municipal services"),
+    Slot(0, "16:00", 90, 2, "culture", "Города-побратимы в литературе, музыке; театре",
+         "Partnerstädte in Literatur, Musik; Theater", "Twin cities in literature, music; theatre"),
+    Slot(0, "16:00", 60, 4, "press", "Пресс-подход глав делегаций",
+         "Pressegespräch der Delegationsleiter", "Press briefing of the delegation heads"),
+    Slot(0, "18:00", 60, 3, "civil-society", "Гражданское общество и НКО",
+         "Zivilgesellschaft und NGOs", "Civil society and NGOs"),
+    Slot(0, "18:00", 60, 1, "health", "Здравоохранение: обмен опытом клиник",
+         "Gesundheitswesen: Erfahrungsaustausch der Kliniken",
+         "Healthcare: hospitals sharing experience"),
+    Slot(1, "09:30", 90, 0, "plenary", "Цифровой город: электронные услуги для граждан",
+         "Digitale Stadt: E-Government für Bürger", "Digital city: e-services for citizens"),
+    Slot(1, "11:30", 90, 1, "economy", "Туризм между городами-партнёрами",
+         "Tourismus zwischen Partnerstädten", "Tourism between twin cities"),
+    Slot(1, "11:30", 90, 2, "ecology", "Экология: чистые реки и городские парки",
+         "Ökologie: saubere Flüsse und Stadtparks", "Ecology: clean rivers and city parks"),
+    Slot(1, "11:30", 90, 3, "youth", "Волонтёрство и молодёжные проекты",
+         "Freiwilligendienste und Jugendprojekte", "Volunteering and youth projects"),
+    Slot(1, "14:00", 90, 1, "economy", "Инвестиции в муниципальную инфраструктуру",
+         "Investitionen in kommunale Infrastruktur", "Investing in municipal infrastructure"),
+    Slot(1, "14:00", 90, 2, "culture", "Языки партнёрства: изучение русского и немецкого",
+         "Sprachen der Partnerschaft: Russisch und Deutsch lernen",
+         "Languages of partnership: learning Russian and German"),
+    Slot(1, "14:00", 90, 3, "health", "Социальная работа и забота о пожилых",
+         "Sozialarbeit und Altenpflege", "Social work and care for the elderly"),
+    Slot(1, "16:00", 90, 0, "plenary", "Круглый стол министров",
+         "Runder Tisch der Minister", "Ministers' round table"),
+    Slot(1, "16:00", 60, 4, "press", "Брифинг для прессы: итоги второго дня",
+         "Pressebriefing: Ergebnisse des zweiten Tages", "Press briefing: day two results"),
+    Slot(1, "18:00", 60, 1, "ecology", "Городской транспорт и велосипед",
+         "Stadtverkehr und Radverkehr", "Urban transport and cycling"),
+    Slot(1, "18:00", 60, 2, "culture", "История городов-побратимов: архивы и память",
+         "Geschichte der Partnerstädte: Archive und Erinnerung",
+         "History of twin cities: archives and memory"),
+    Slot(2, "09:30", 90, 1, "economy", "Профессиональное образование по дуальной системе",
+         "Duale Berufsausbildung", "Dual vocational training"),
+    Slot(2, "09:30", 90, 2, "ecology", "Отходы и вторичная переработка",
+         "Abfallwirtschaft und Recycling", "Waste management and recycling"),
+    Slot(2, "09:30", 90, 3, "civil-society", "Спортивные связи городов",
+         "Sportbeziehungen der Städte", "Sports ties between cities"),
+    Slot(2, "11:30", 90, 0, "plenary", "Муниципальное управление: лучшие практики",
+         "Kommunalverwaltung: bewährte Verfahren", "Municipal governance: best practice"),
+    Slot(2, "13:30", 60, 1, "youth", "Студенческие стипендии и стажировки",
+         "Stipendien und Praktika für Studierende", "Student grants and internships"),
+    Slot(2, "13:30", 60, 2, "health", "Медицинское образование и обмен врачами",
+         "Medizinische Ausbildung und Ärzteaustausch",
+         "Medical education and doctor exchange"),
+    Slot(2, "13:30", 60, 3, "culture", "Фестивали городов-партнёров",
+         "Festivals der Partnerstädte", "Twin city festivals"),
+    Slot(2, "15:00", 60, 4, "press", "Итоговая пресс-конференция",
+         "Abschlusspressekonferenz", "Closing press conference"),
+    Slot(2, "15:00", 90, 1, "economy", "Подписание соглашений о сотрудничестве",
+         "Unterzeichnung der Kooperationsvereinbarungen", "Signing of cooperation agreements"),
+    Slot(2, "16:30", 60, 0, "plenary", "Закрытие конференции и резолюция",
+         "Abschluss der Konferenz und Resolution", "Closing of the conference and resolution"),
+    Slot(2, "17:30", 60, 2, "culture", "Концерт молодёжных оркестров",
+         "Konzert der Jugendorchester", "Youth orchestras concert"),
+]
+
+
+def demo_start_date() -> date:
+    """Today in the conference's time zone: a new user sees sessions live."""
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def _email(name: str, city: str) -> str:
+    digest = hashlib.sha256(f"{name}|{city}".encode()).hexdigest()[:8]
+    return f"guest-{digest}@partner-cities.example"
+
+
+def _participants() -> list[dict]:
+    people = []
+    for index, (ru_city, ru_city_de, de_city) in enumerate(TWIN_CITIES):
+        ru_org = f"Администрация г. {ru_city}"
+        de_org = f"Stadt {de_city}"
+        people += [
+            dict(name=RU_NAMES[index], organization=ru_org, partner_organization=de_org,
+                 country="RU", role="official", language="ru"),
+            dict(name=RU_DELEGATES[index], organization=ru_org, partner_organization=de_org,
+                 country="RU", role="delegate", language="ru",
+                 attendance="remote" if index % 3 == 0 else "in_person"),
+            dict(name=DE_NAMES[index], organization=de_org,
+                 partner_organization=f"Stadtverwaltung {ru_city_de}", country="DE",
+                 role="official", language="de"),
+            dict(name=DE_DELEGATES[index], organization=de_org,
+                 partner_organization=f"Stadtverwaltung {ru_city_de}", country="DE",
+                 role="delegate", language="de",
+                 attendance="remote" if index % 3 == 1 else "in_person"),
+        ]
+    for name, organization, country, role in GUESTS:
+        people.append(dict(name=name, organization=organization, country=country, role=role,
+                           language="ru" if country == "RU" else "de"))
+    for person in people:
+        person["email"] = _email(person["name"], person["organization"])
+        person.setdefault("attendance", "in_person")
+        person.setdefault("partner_organization", "")
+        person["invitation_status"] = "accepted"
+    return people
+
+
+@dataclass
+class SeedResult:
+    """What seeding did: the event, and whether anything was created."""
+
+    event_id: int
+    created: bool
+    accounts: list[tuple[str, str, str]]
+
+
+def _ensure_user(email: str, password: str, role: str, name: str):
+    return users.find_user(email) or users.create_user(email, password, role, name)
+
+
+def seed_demo(start_date: date | None = None) -> SeedResult:
+    """Create the demo conference and accounts unless they exist (idempotent)."""
+    organizer = _ensure_user(*ORGANIZER[:2], "organizer", ORGANIZER[2])
+    moderators = [_ensure_user(email, pw, "moderator", name) for email, pw, name in MODERATORS]
+    accounts = [(ORGANIZER[0], ORGANIZER[1], "organizer")] + [
+        (email, pw, "moderator") for email, pw, _ in MODERATORS]
+    existing = event_service.find_event_by_slug(SLUG)
+    if existing is not None:
+        return SeedResult(existing.id, False, accounts)
+
+    start = start_date or demo_start_date()
+    event = event_service.create_event(organizer, {
+        "slug": SLUG,
+        "title": {"ru": "XVI Конференция городов-партнёров России и Германии",
+                  "de": "XVI. Konferenz der russischen und deutschen Partnerstädte",
+                  "en": "XVI Conference of Russian and German Partner Cities"},
+        "description": {"ru": "Главы муниципалитетов и делегации городов-побратимов.",
+                        "de": "Oberbürgermeister und Delegationen der Partnerstädte.",
+                        "en": "Heads of municipalities and their twin-city delegations."},
+        "timezone": TIMEZONE, "start_date": start, "end_date": start + timedelta(days=2),
+        "venue": "Калуга / Kaluga", "default_provider": "jitsi", "published": True,
+    })
+    halls = [event_service.create_room(organizer, event, {"name": name, "capacity": capacity})
+             for name, capacity in HALLS]
+    people = [participants.create_participant(organizer, event, data)
+              for data in _participants()]
+    speakers = [p for p in people if p.role in ("speaker", "official")]
+    tz = ZoneInfo(TIMEZONE)
+    sessions = []
+    for index, slot in enumerate(PROGRAMME):
+        hour, minute = map(int, slot.start.split(":"))
+        starts = datetime.combine(start + timedelta(days=slot.day), time(hour, minute), tz)
+        sessions.append(session_service.create_session(organizer, event, {
+            "title": {"ru": slot.ru, "de": slot.de, "en": slot.en},
+            "description": {"ru": "Модерация и синхронный перевод (ru/de).",
+                            "de": "Moderation und Simultandolmetschen (ru/de).",
+                            "en": "Moderated, with simultaneous interpreting (ru/de)."},
+            "starts_at": starts, "ends_at": starts + timedelta(minutes=slot.minutes),
+            "room_id": halls[slot.hall].id, "track": slot.track,
+            "moderator_ids": [moderators[index % len(moderators)].id],
+            "speaker_ids": [speakers[index % len(speakers)].id,
+                            speakers[(index + 7) % len(speakers)].id],
+        }))
+    # Each remote attendee follows a few sessions.
+    for index, participant in enumerate(people):
+        if participant.attendance == "remote":
+            for event_session in sessions[index % 5::6]:
+                agenda.add_to_agenda(participant, participant, event_session)
+    return SeedResult(event.id, True, accounts)

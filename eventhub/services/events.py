@@ -1,0 +1,117 @@
+"""Events and their halls: create, update, list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from ..errors import Conflict, Invalid
+from ..extensions import db
+from ..models import Event, Room, Session
+from . import access
+from .access import Actor
+from .common import apply_changes, check_timezone, get_or_404, paginate
+from .providers import check_provider
+
+EVENT_FIELDS = (
+    "slug", "title", "description", "timezone", "start_date", "end_date", "venue",
+    "default_provider", "fallback_provider", "join_window_minutes", "published",
+)  # fmt: skip
+
+
+def get_event(actor: Actor, event_id: int) -> Event:
+    """The event, if the actor may see it (404 otherwise)."""
+    event = get_or_404(Event, event_id, "event")
+    access.require_view_event(actor, event)
+    return event
+
+
+def find_event_by_slug(slug: str) -> Event | None:
+    """The event with this slug, without access checks (callers check)."""
+    return db.session.scalar(select(Event).where(Event.slug == slug))
+
+
+def list_events(actor: Actor, limit: int, offset: int) -> tuple[list[Event], int]:
+    """Events the actor may see: published ones, or all for an organizer."""
+    query = select(Event).order_by(Event.start_date, Event.id)
+    if not access.is_organizer(actor):
+        query = query.where(Event.published.is_(True))
+    return paginate(query, limit, offset)
+
+
+def _validate_event(event: Event, data: dict[str, Any]) -> None:
+    start = data.get("start_date", event.start_date)
+    end = data.get("end_date", event.end_date)
+    if "timezone" in data:
+        check_timezone(data["timezone"])
+    if start and end and end < start:
+        raise Invalid("the event ends before it starts", fields={"end_date": "before start_date"})
+    for field in ("default_provider", "fallback_provider"):
+        if data.get(field):
+            check_provider(data[field], field)
+    if "title" in data and not any(data["title"].values()):
+        raise Invalid("a title is required", fields={"title": "give at least one language"})
+
+
+def create_event(actor: Actor, data: dict[str, Any]) -> Event:
+    """A new event (organizers only). Slugs are unique (409)."""
+    access.require_organizer(actor)
+    event = Event(title={}, description={}, default_provider="jitsi")
+    _validate_event(event, data)
+    if find_event_by_slug(data["slug"]):
+        raise Conflict(f"an event with slug {data['slug']!r} exists", fields={"slug": "taken"})
+    apply_changes(event, {k: v for k, v in data.items() if k in EVENT_FIELDS})
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def update_event(actor: Actor, event: Event, data: dict[str, Any]) -> Event:
+    """Change an event's fields (organizers only). Its sessions must stay inside its dates."""
+    access.require_organizer(actor)
+    _validate_event(event, data)
+    if "slug" in data and data["slug"] != event.slug and find_event_by_slug(data["slug"]):
+        raise Conflict(f"an event with slug {data['slug']!r} exists", fields={"slug": "taken"})
+    dates = {k: data[k] for k in ("timezone", "start_date", "end_date") if k in data}
+    if dates:
+        from .sessions import outside_event  # local import: sessions imports this module
+
+        stranded = [
+            s.id for s in event.sessions if outside_event(event, s.starts_at, s.ends_at, **dates)
+        ]
+        if stranded:
+            raise Conflict(
+                f"sessions {stranded} would fall outside the event's dates",
+                fields={name: "sessions would fall outside" for name in dates},
+            )
+    changed = apply_changes(event, {k: v for k, v in data.items() if k in EVENT_FIELDS})
+    if changed & {"title", "timezone", "venue"}:
+        # Every session's calendar entry shows these: calendars must see a new SEQUENCE.
+        for event_session in event.sessions:
+            event_session.sequence += 1
+    db.session.commit()
+    return event
+
+
+def list_rooms(actor: Actor, event: Event) -> list[Room]:
+    """The halls of an event the actor may see."""
+    access.require_view_event(actor, event)
+    return list(event.rooms)
+
+
+def create_room(actor: Actor, event: Event, data: dict[str, Any]) -> Room:
+    """A new hall (organizers only); names are unique within the event (409)."""
+    access.require_organizer(actor)
+    if any(room.name == data["name"] for room in event.rooms):
+        raise Conflict(f"the event has a room named {data['name']!r}", fields={"name": "taken"})
+    room = Room(event=event, name=data["name"], capacity=data.get("capacity"))
+    db.session.add(room)
+    db.session.commit()
+    return room
+
+
+def event_has_sessions(event: Event) -> bool:
+    """True if any session belongs to the event."""
+    return db.session.scalar(select(Session.id).where(Session.event_id == event.id).limit(1)) \
+        is not None

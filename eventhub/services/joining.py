@@ -1,0 +1,67 @@
+"""Personal join links: when a participant may enter a session's video room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..errors import NotFound
+from ..models import Participant, Session, utcnow
+from . import provisioning
+from .access import find_participant_by_token
+
+
+@dataclass(frozen=True)
+class JoinDecision:
+    """Either a provider URL to send the participant to, or why not yet and when."""
+
+    url: str | None
+    reason: str  # "open", "not_yet", "no_room", "room_pending", "room_failed", "over", "in_person"
+    opens_at: datetime | None = None
+
+
+def join_window_opens(event_session: Session) -> datetime:
+    """When the session's join links open: the event's join window before its start."""
+    minutes = event_session.event.join_window_minutes
+    return event_session.starts_at + timedelta(minutes=event_session.delay_minutes) \
+        - timedelta(minutes=minutes)
+
+
+def window_open(event_session: Session, now: datetime | None = None) -> bool:
+    """True inside the join window or while the session is live or paused."""
+    now = now or utcnow()
+    if event_session.status in ("live", "paused"):
+        return True
+    if event_session.status in ("ended", "cancelled"):
+        return False
+    return join_window_opens(event_session) <= now <= event_session.ends_at + timedelta(
+        minutes=event_session.delay_minutes)
+
+
+def participant_for_join(token: str | None, event_session: Session) -> Participant:
+    """The participant whose token this is, if they belong to the session's event (404)."""
+    participant = find_participant_by_token(token or "")
+    if participant is None or participant.event_id != event_session.event_id:
+        raise NotFound("this join link is not valid")
+    return participant
+
+
+def decide(participant: Participant, event_session: Session,
+           now: datetime | None = None) -> JoinDecision:
+    """Where a participant's join link leads now: never to a host URL."""
+    now = now or utcnow()
+    if event_session.status in ("ended", "cancelled"):
+        return JoinDecision(None, "over")
+    if event_session.mode == "in_person":
+        return JoinDecision(None, "in_person")
+    if not window_open(event_session, now):
+        return JoinDecision(None, "not_yet", join_window_opens(event_session))
+    room = event_session.video_room
+    if room is None or room.state == "deleted":
+        return JoinDecision(None, "no_room")
+    if room.state == "pending":
+        return JoinDecision(None, "room_pending")
+    if room.state == "failed":
+        return JoinDecision(None, "room_failed")
+    url = provisioning.join_url(room, participant.name, f"participant-{participant.id}")
+    return JoinDecision(url, "open")

@@ -1,0 +1,104 @@
+"""Participants: invite, change, remove, answer invitations, rotate personal links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from ..errors import Conflict
+from ..extensions import db
+from ..models import Event, Participant
+from . import access
+from .access import Actor
+from .common import apply_changes, get_or_404, paginate
+
+PARTICIPANT_FIELDS = (
+    "name", "email", "organization", "partner_organization", "country", "role", "attendance",
+    "language", "invitation_status",
+)  # fmt: skip
+SELF_FIELDS = frozenset({"language"})  # what participants may change of themselves
+
+
+def get_participant(actor: Actor, participant_id: int) -> Participant:
+    """The participant, for themselves or an organizer (404 if missing, 401/403 otherwise)."""
+    participant = get_or_404(Participant, participant_id, "participant")
+    access.require_participant_access(actor, participant)
+    return participant
+
+
+def list_participants(actor: Actor, event: Event, limit: int, offset: int):
+    """The event's participants by name (organizers only)."""
+    access.require_organizer(actor)
+    query = (
+        select(Participant).where(Participant.event_id == event.id)
+        .order_by(Participant.name, Participant.id)
+    )
+    return paginate(query, limit, offset)
+
+
+def _email_taken(event_id: int, email: str, exclude: int | None = None) -> bool:
+    query = select(Participant.id).where(
+        Participant.event_id == event_id, Participant.email == email.lower()
+    )
+    if exclude is not None:
+        query = query.where(Participant.id != exclude)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _issue_token(participant: Participant) -> None:
+    token = access.new_token()
+    participant.token = token
+    participant.token_digest = access.digest(token)
+
+
+def create_participant(actor: Actor, event: Event, data: dict[str, Any]) -> Participant:
+    """Invite a person to the event (organizers only); e-mails are unique per event (409)."""
+    access.require_organizer(actor)
+    data = {**data, "email": data["email"].lower()}
+    if _email_taken(event.id, data["email"]):
+        raise Conflict("this e-mail is already a participant", fields={"email": "taken"})
+    participant = Participant(event=event)
+    apply_changes(participant, {k: v for k, v in data.items() if k in PARTICIPANT_FIELDS})
+    _issue_token(participant)
+    db.session.add(participant)
+    db.session.commit()
+    return participant
+
+
+def update_participant(actor: Actor, participant: Participant, data: dict[str, Any]) -> Participant:
+    """Change a participant: organizers anything, participants their own language."""
+    access.require_participant_access(actor, participant)
+    if not access.is_organizer(actor) and set(data) - SELF_FIELDS:
+        access.require_organizer(actor)
+    if "email" in data:
+        data = {**data, "email": data["email"].lower()}
+        if _email_taken(participant.event_id, data["email"], exclude=participant.id):
+            raise Conflict("this e-mail is already a participant", fields={"email": "taken"})
+    if apply_changes(participant, {k: v for k, v in data.items() if k in PARTICIPANT_FIELDS}):
+        db.session.commit()
+    return participant
+
+
+def delete_participant(actor: Actor, participant: Participant) -> None:
+    """Remove a participant (organizers only); their link stops working at once."""
+    access.require_organizer(actor)
+    db.session.delete(participant)
+    db.session.commit()
+
+
+def rotate_token(actor: Actor, participant: Participant) -> Participant:
+    """Revoke the participant's personal link and issue a new one (organizers only)."""
+    access.require_organizer(actor)
+    _issue_token(participant)
+    db.session.commit()
+    return participant
+
+
+def set_invitation_status(actor: Actor, participant: Participant, status: str) -> Participant:
+    """Accept or decline the invitation (the participant or an organizer)."""
+    access.require_participant_access(actor, participant)
+    if participant.invitation_status != status:
+        participant.invitation_status = status
+        db.session.commit()
+    return participant

@@ -1,0 +1,142 @@
+"""Moving sessions, or a whole event, online, hybrid, or back in person.
+
+The switch itself is one quick transaction: the new mode and a ``pending`` VideoRoom. The
+provider is called afterwards by :mod:`.provisioning`, so the caller answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from ..errors import Invalid
+from ..extensions import db
+from ..models import MODES, Event, Session, VideoRoom, utcnow
+from . import access, provisioning
+from .access import Actor
+from .providers import check_provider
+
+log = logging.getLogger(__name__)
+
+ONLINE_MODES = ("online", "hybrid")
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise Invalid(f"unknown mode {mode!r}", fields={"mode": f"one of {', '.join(MODES)}"})
+
+
+def _prepare_room(event_session: Session, provider: str | None) -> VideoRoom | None:
+    """Give the session a pending room, keeping a pending or ready one on the same provider.
+
+    Returns the room to provision, or None when the current one can stay.
+    """
+    room = event_session.video_room
+    wanted = provider or (room.provider if room and room.state != "deleted" else None)
+    wanted = wanted or event_session.event.default_provider
+    if room is not None and room.state in ("pending", "ready") and room.provider == wanted:
+        return room if room.state == "pending" else None
+    if room is None:
+        room = VideoRoom(session=event_session, provider=wanted, data={}, host_data={})
+        db.session.add(room)
+        return room
+    if room.state in ("pending", "ready"):
+        provisioning.release_later(room)  # another provider asked for: drop the old room
+    if room.state != "failed" or room.external_id:
+        room.generation += 1  # a new provider key, so a late delete can't hit the new room
+    room.provider = wanted
+    room.state = "pending"
+    room.external_id = None
+    room.attempts = 0
+    room.last_error = None
+    room.lease_until = None
+    room.data, room.host_data = {}, {}
+    return room
+
+
+def _apply_switch(event_session: Session, mode: str, provider: str | None) -> VideoRoom | None:
+    """Write the switch into the open transaction; return a room that needs provisioning."""
+    room = event_session.video_room
+    same_provider = provider is None or (room is not None and room.provider == provider)
+    if mode == event_session.mode and (mode == "in_person" or same_provider):
+        if mode in ONLINE_MODES and room is not None and room.state == "pending":
+            return room  # pending from a crash or a failed enqueue: safe to enqueue again
+        return None
+    if event_session.mode != mode:
+        event_session.mode = mode
+        event_session.sequence += 1  # LOCATION and CONFERENCE change in calendars
+        event_session.updated_at = utcnow()
+    if mode == "in_person":
+        if room is not None and room.state in ("pending", "ready", "failed"):
+            provisioning.release_later(room)
+            room.state = "deleted"
+            room.lease_until = None
+        return None
+    return _prepare_room(event_session, provider)
+
+
+def switch_session(
+    event_session: Session, mode: str, provider: str | None = None, *, actor: Actor
+) -> Session:
+    """Move one session to ``mode`` (its moderators and organizers).
+
+    Online and hybrid need a video room: a pending one is committed now and provisioned in
+    the background on ``provider`` (or the room's, or the event's default provider).
+    """
+    access.require_moderator(actor, event_session)
+    _check_mode(mode)
+    if provider is not None:
+        check_provider(provider)
+    room = _apply_switch(event_session, mode, provider)
+    db.session.commit()
+    if room is not None:
+        provisioning.enqueue_provision(room.id)
+    provisioning.flush_releases()
+    return event_session
+
+
+def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
+    """Move every session of the event that is not over to ``mode`` (organizers only).
+
+    Each session keeps a pending or ready room; one without gets a room on the event's
+    default provider. All rooms are provisioned concurrently. Returns the sessions moved.
+    """
+    access.require_organizer(actor)
+    _check_mode(mode)
+    event.mode = mode
+    rooms: list[VideoRoom] = []
+    moved: list[Session] = []
+    sessions = db.session.scalars(
+        select(Session).where(Session.event_id == event.id, Session.status.not_in(
+            ("ended", "cancelled")
+        ))
+    )
+    for event_session in sessions:
+        before = (event_session.mode, event_session.sequence)
+        room = _apply_switch(event_session, mode, None)
+        if room is not None:
+            rooms.append(room)
+        if (event_session.mode, event_session.sequence) != before:
+            moved.append(event_session)
+    db.session.commit()
+    for room in rooms:
+        provisioning.enqueue_provision(room.id)
+    provisioning.flush_releases()
+    return moved
+
+
+def reschedule_room(event_session: Session) -> None:
+    """After a change of time or title, carry it to the provider room (in the background)."""
+    room = event_session.video_room
+    if room is not None and room.state == "ready":
+        provisioning.enqueue_update(room.id)
+
+
+def release_room_later(event_session: Session) -> Callable[[], None]:
+    """Before deleting a session: queue its provider room's deletion for after the commit."""
+    room = event_session.video_room
+    if room is not None and room.state in ("pending", "ready", "failed"):
+        provisioning.release_later(room)
+    return provisioning.flush_releases

@@ -1,0 +1,163 @@
+"""Shared fixtures: an app on a fresh SQLite file, clients, and ``create_*`` factories."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+
+import pytest
+from argon2 import PasswordHasher
+
+from eventhub import create_app
+from eventhub.extensions import db
+from eventhub.models import Event, Participant, Room, Session, User
+from eventhub.services import access, provisioning
+
+START = date(2030, 6, 28)  # a Friday; Europe/Moscow has no DST to trip over
+
+
+@cache
+def password_hash(password: str) -> str:
+    """Argon2 is slow on purpose: hash each test password once per run."""
+    return PasswordHasher().hash(password)
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    """The configuration tests start from; a test may change it before using ``app``."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'eventhub.db'}",
+        "WTF_CSRF_ENABLED": True,
+        "PROVISIONING_BACKOFF": 0.01,
+        "PROVISIONING_ATTEMPTS": 3,
+        "PROVIDERS": {},
+        "EVENTHUB_BASE_URL": "http://eventhub.test",
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        provisioning.dispatcher().wait(30)
+        provisioning.dispatcher().shutdown()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that call services directly."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# -- factories --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def create_user(ctx):
+    def create(role: str = "organizer", email: str | None = None, password: str = "secret-pw-1",
+               name: str = "") -> User:
+        count = db.session.query(User).count()
+        user = User(email=email or f"{role}{count}@example.org", role=role, name=name,
+                    password_hash=password_hash(password))
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return create
+
+
+@pytest.fixture
+def create_event(ctx):
+    def create(slug: str = "conf", published: bool = True, **kwargs) -> Event:
+        values = dict(title={"en": "Conference", "ru": "Конференция"}, timezone="Europe/Moscow",
+                      start_date=START, end_date=START + timedelta(days=2), venue="Kaluga")
+        values.update(kwargs)
+        event = Event(slug=slug, published=published, **values)
+        db.session.add(event)
+        db.session.commit()
+        return event
+
+    return create
+
+
+@pytest.fixture
+def create_room(ctx):
+    def create(event: Event, name: str = "Hall A", capacity: int = 100) -> Room:
+        room = Room(event=event, name=name, capacity=capacity)
+        db.session.add(room)
+        db.session.commit()
+        return room
+
+    return create
+
+
+def at(hour: int, minute: int = 0, day: int = 0) -> datetime:
+    """An instant on the test event's ``day`` at local Moscow time (UTC+3)."""
+    local = datetime(START.year, START.month, START.day, hour, minute, tzinfo=UTC)
+    return local + timedelta(days=day) - timedelta(hours=3)
+
+
+@pytest.fixture
+def create_session(ctx):
+    def create(event: Event, room: Room | None = None, start: datetime | None = None,
+               minutes: int = 60, moderators=(), **kwargs) -> Session:
+        start = start or at(10)
+        event_session = Session(event=event, room=room, title=kwargs.pop("title", {"en": "Talk"}),
+                                starts_at=start, ends_at=start + timedelta(minutes=minutes),
+                                moderators=list(moderators), **kwargs)
+        db.session.add(event_session)
+        db.session.commit()
+        return event_session
+
+    return create
+
+
+@pytest.fixture
+def create_participant(ctx):
+    def create(event: Event, name: str = "Anna", **kwargs) -> Participant:
+        count = db.session.query(Participant).count()
+        token = access.new_token()
+        participant = Participant(event=event, name=name, email=f"p{count}@example.org",
+                                  token=token, token_digest=access.digest(token), **kwargs)
+        db.session.add(participant)
+        db.session.commit()
+        return participant
+
+    return create
+
+
+@pytest.fixture
+def api_token(ctx):
+    """A live API token for a user."""
+    from eventhub.models import ApiToken
+
+    def issue(user: User) -> str:
+        token = access.new_token()
+        db.session.add(ApiToken(user=user, digest=access.digest(token)))
+        db.session.commit()
+        return token
+
+    return issue
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    """Headers for a request with (or without) a bearer token."""
+    return {"Authorization": f"Bearer {token}"} if token else {}

@@ -1,0 +1,158 @@
+"""DESIGN.md's access rules, endpoint by endpoint, for every kind of caller.
+
+Each row: method, path (with placeholders), body, and the expected status for anonymous,
+participant, other event's participant, moderator of another session, moderator, organizer.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from eventhub.extensions import db
+from eventhub.models import AgendaItem, VideoRoom
+from integrations.base import RoomRequest
+from integrations.jitsi import JitsiProvider
+from tests.conftest import at, bearer
+
+ACTORS = ("anonymous", "participant", "other_participant", "other_moderator", "moderator",
+          "organizer")
+
+SESSION = {"title": {"en": "New"}, "starts_at": at(15).isoformat(),
+           "ends_at": at(16).isoformat()}
+EVENT = {"slug": "new-event", "title": {"en": "New"}, "timezone": "Europe/Berlin",
+         "start_date": "2030-01-01", "end_date": "2030-01-02"}
+PERSON = {"name": "New Person", "email": "new@example.org"}
+
+#   method, path, body, statuses per ACTORS
+MATRIX = [
+    ("GET", "/events", None, (200, 200, 200, 200, 200, 200)),
+    ("POST", "/events", EVENT, (401, 403, 403, 403, 403, 201)),
+    ("GET", "/events/{event}", None, (200, 200, 200, 200, 200, 200)),
+    ("PATCH", "/events/{event}", {"venue": "Moscow"}, (401, 403, 403, 403, 403, 200)),
+    ("GET", "/events/{event}/rooms", None, (200, 200, 200, 200, 200, 200)),
+    ("POST", "/events/{event}/rooms", {"name": "Hall Z"}, (401, 403, 403, 403, 403, 201)),
+    ("GET", "/events/{event}/sessions", None, (200, 200, 200, 200, 200, 200)),
+    ("POST", "/events/{event}/sessions", SESSION, (401, 403, 403, 403, 403, 201)),
+    ("POST", "/events/{event}/switch", {"mode": "online"}, (401, 403, 403, 403, 403, 200)),
+    ("GET", "/sessions/{session}", None, (200, 200, 200, 200, 200, 200)),
+    ("PATCH", "/sessions/{session}", {"track": "x"}, (401, 403, 403, 403, 403, 200)),
+    ("DELETE", "/sessions/{session}", None, (401, 403, 403, 403, 403, 204)),
+    ("POST", "/sessions/{session}/switch", {"mode": "online"}, (401, 403, 403, 403, 200, 200)),
+    ("POST", "/sessions/{session}/status", {"status": "live"}, (401, 403, 403, 403, 200, 200)),
+    ("GET", "/sessions/{session}/room", None, (200, 200, 200, 200, 200, 200)),
+    ("GET", "/events/{event}/participants", None, (401, 403, 403, 403, 403, 200)),
+    ("POST", "/events/{event}/participants", PERSON, (401, 403, 403, 403, 403, 201)),
+    ("GET", "/participants/{participant}", None, (401, 200, 403, 403, 403, 200)),
+    ("PATCH", "/participants/{participant}", {"language": "de"}, (401, 200, 403, 403, 403, 200)),
+    ("PATCH", "/participants/{participant}", {"role": "press"}, (401, 403, 403, 403, 403, 200)),
+    ("DELETE", "/participants/{participant}", None, (401, 403, 403, 403, 403, 204)),
+    ("POST", "/participants/{participant}/token", None, (401, 403, 403, 403, 403, 200)),
+    ("POST", "/participants/{participant}/invitation", {"status": "accepted"},
+     (401, 200, 403, 403, 403, 200)),
+    ("GET", "/participants/{participant}/agenda", None, (401, 200, 403, 403, 403, 200)),
+    ("GET", "/participants/{participant}/agenda/{session}", None, (401, 200, 403, 403, 403, 200)),
+    ("PUT", "/participants/{participant}/agenda/{session}", None, (401, 200, 403, 403, 403, 200)),
+    ("DELETE", "/participants/{participant}/agenda/{session}", None,
+     (401, 204, 403, 403, 403, 204)),
+    ("DELETE", "/tokens/current", None, (401, 401, 401, 204, 204, 204)),
+]
+
+# The same for an unpublished event: it is invisible (404) to those not working on it.
+UNPUBLISHED = [
+    ("GET", "/events/{event}", None, (404, 200, 404, 200, 200, 200)),
+    ("GET", "/events/{event}/sessions", None, (404, 200, 404, 200, 200, 200)),
+    ("GET", "/sessions/{session}", None, (404, 200, 404, 200, 200, 200)),
+    ("POST", "/sessions/{session}/switch", {"mode": "online"}, (404, 403, 404, 403, 200, 200)),
+]
+
+
+def build_world(published, create_user, create_event, create_room, create_session,
+                create_participant, api_token):
+    event = create_event(published=published)
+    other_event = create_event(slug="other")
+    moderator, other_moderator = create_user("moderator"), create_user("moderator")
+    organizer = create_user("organizer")
+    hall = create_room(event)
+    event_session = create_session(event, hall, moderators=[moderator])
+    create_session(event, hall, start=at(12), moderators=[other_moderator])
+    participant = create_participant(event)
+    other_participant = create_participant(other_event, name="Bob")
+    created = JitsiProvider({}).create_room(
+        RoomRequest("eventhub-s1-g1", "Talk", event_session.starts_at, event_session.ends_at))
+    db.session.add(VideoRoom(session=event_session, provider="jitsi", state="ready",
+                             external_id=created.external_id, data=created.data,
+                             host_data=created.host_data))
+    db.session.add(AgendaItem(participant=participant, session=event_session))
+    db.session.commit()
+    tokens = {
+        "anonymous": None,
+        "participant": participant.token,
+        "other_participant": other_participant.token,
+        "other_moderator": api_token(other_moderator),
+        "moderator": api_token(moderator),
+        "organizer": api_token(organizer),
+    }
+    ids = {"event": event.id, "session": event_session.id, "participant": participant.id}
+    return tokens, ids
+
+
+def cases(table):
+    for method, path, body, statuses in table:
+        for who, status in zip(ACTORS, statuses, strict=True):
+            yield pytest.param(method, path, body, who, status,
+                               id=f"{method} {path} {body or ''} as {who}")
+
+
+@pytest.fixture
+def world(create_user, create_event, create_room, create_session, create_participant, api_token):
+    def make(published=True):
+        return build_world(published, create_user, create_event, create_room, create_session,
+                           create_participant, api_token)
+
+    return make
+
+
+@pytest.mark.parametrize("method,path,body,who,status", list(cases(MATRIX)))
+def test_access_matrix(client, world, method, path, body, who, status):
+    tokens, ids = world()
+    response = client.open("/api/v1" + path.format(**ids), method=method, json=body,
+                           headers=bearer(tokens[who]))
+    assert response.status_code == status, response.get_json()
+    if status >= 400:
+        assert set(response.get_json()["error"]) == {"code", "message", "fields"}
+
+
+@pytest.mark.parametrize("method,path,body,who,status", list(cases(UNPUBLISHED)))
+def test_access_matrix_unpublished_event(client, world, method, path, body, who, status):
+    tokens, ids = world(published=False)
+    response = client.open("/api/v1" + path.format(**ids), method=method, json=body,
+                           headers=bearer(tokens[who]))
+    assert response.status_code == status, response.get_json()
+
+
+@pytest.mark.parametrize("who", ACTORS)
+def test_host_url_only_for_the_sessions_moderators_and_organizers(client, world, who):
+    tokens, ids = world()
+    body = client.get(f"/api/v1/sessions/{ids['session']}/room",
+                      headers=bearer(tokens[who])).get_json()
+    assert ("host_url" in body) == (who in ("moderator", "organizer"))
+    if who not in ("moderator", "organizer"):
+        assert "http" not in str(body)  # no provider URL of any kind
+
+
+def test_participant_links_only_for_organizers(client, world):
+    tokens, ids = world()
+    path = f"/api/v1/participants/{ids['participant']}"
+    own = client.get(path, headers=bearer(tokens["participant"])).get_json()
+    assert "access_url" not in own and tokens["participant"] not in str(own)
+    seen = client.get(path, headers=bearer(tokens["organizer"])).get_json()
+    assert seen["access_url"].endswith("/p/" + tokens["participant"])
+    assert seen["feed_url"].endswith(f"/calendars/p/{tokens['participant']}.ics")
+
+
+def test_invalid_bearer_token_is_401_even_on_public_routes(client, world):
+    world()
+    response = client.get("/api/v1/events", headers=bearer("not-a-real-token"))
+    assert response.status_code == 401
+    response = client.get("/api/v1/events", headers={"Authorization": "Basic abc"})
+    assert response.status_code == 401
