@@ -1,0 +1,1 @@
+"""iCalendar export and import as pure functions over plain dataclasses (no Flask, no models)."""
