@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import date
 
 import click
@@ -78,6 +79,8 @@ def serve(host: str, port: int) -> None:
     if recovered:
         click.echo(f"taking up {recovered} video rooms left pending")
     click.echo(f"EventHub on http://{host}:{port}/")
+    # `flask` sets this so that app.run() inside a command is ignored; serving is our purpose.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(current_app._get_current_object(), host=host, port=port,
                  allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 

@@ -1,0 +1,135 @@
+"""The command line: init-db, seed-demo (idempotent), create-user, serve."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from eventhub.extensions import db
+from eventhub.models import Event, Participant, Room, Session, User
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def migrated_app(app_config, tmp_path):
+    """An app whose database is made by the migrations, not by create_all."""
+    from eventhub import create_app
+
+    app_config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'migrated.db'}"
+    app = create_app(app_config)
+    result = app.test_cli_runner().invoke(args=["eventhub", "init-db"])
+    assert result.exit_code == 0, result.output
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Event, Room, Session, Participant, User)}
+
+
+def test_init_db_is_idempotent_and_matches_the_models(migrated_app):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    again = migrated_app.test_cli_runner().invoke(args=["eventhub", "init-db"])
+    assert again.exit_code == 0
+    with migrated_app.app_context(), db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert diff == []
+
+
+def test_seed_demo_twice_creates_nothing_new(migrated_app):
+    runner = migrated_app.test_cli_runner()
+    first = runner.invoke(args=["eventhub", "seed-demo", "--start-date", "2021-06-28"])
+    assert first.exit_code == 0, first.output
+    assert "organizer@eventhub.local / organizer-demo" in first.output
+    with migrated_app.app_context():
+        before = counts()
+    second = runner.invoke(args=["eventhub", "seed-demo"])
+    assert second.exit_code == 0 and "already there" in second.output
+    assert runner.invoke(args=["eventhub", "seed-demo", "--if-empty"]).exit_code == 0
+    with migrated_app.app_context():
+        assert counts() == before
+        assert before["Room"] >= 4 and before["Session"] >= 30 and before["Participant"] >= 60
+        event = db.session.scalar(select(Event))
+        assert event.published and event.timezone == "Europe/Moscow"
+        assert event.start_date == date(2021, 6, 28) and event.end_date == date(2021, 6, 30)
+        sessions = list(db.session.scalars(select(Session)))
+        assert all(set(s.title) == {"ru", "de", "en"} for s in sessions)
+        days = Counter(s.starts_at.date() for s in sessions)
+        assert len(days) == 3
+        people = list(db.session.scalars(select(Participant)))
+        assert {p.country for p in people} == {"RU", "DE"}
+        # Twin cities: a Russian administration's partner is a German city and vice versa.
+        suhl = [p for p in people if p.organization == "Stadt Suhl"]
+        assert suhl and all("Kaluga" in p.partner_organization for p in suhl)
+        assert counts()["User"] == 4
+
+
+def test_seed_demo_defaults_to_today_in_moscow(migrated_app):
+    from eventhub.services.demo import demo_start_date
+
+    migrated_app.test_cli_runner().invoke(args=["eventhub", "seed-demo"])
+    with migrated_app.app_context():
+        assert db.session.scalar(select(Event.start_date)) == demo_start_date()
+
+
+def test_create_user(migrated_app):
+    runner = migrated_app.test_cli_runner()
+    ok = runner.invoke(args=["eventhub", "create-user", "chair@example.org", "--role",
+                             "organizer", "--password", "long-enough"])
+    assert ok.exit_code == 0, ok.output
+    dup = runner.invoke(args=["eventhub", "create-user", "chair@example.org", "--role",
+                              "moderator", "--password", "long-enough"])
+    assert dup.exit_code != 0 and "exists" in dup.output
+    short = runner.invoke(args=["eventhub", "create-user", "x@example.org", "--role",
+                                "moderator", "--password", "short"])
+    assert short.exit_code != 0 and "password" in short.output
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_answers_the_demo_programme_without_login(tmp_path):
+    """What `make run` does, on a fresh database, in real processes."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+           "SECRET_KEY": "test", "PYTHONPATH": str(ROOT)}
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi", "eventhub"]
+    for step in (["init-db"], ["seed-demo", "--if-empty"]):
+        subprocess.run(flask + step, cwd=ROOT, env=env, check=True, capture_output=True,
+                       timeout=120)
+    port = free_port()
+    server = subprocess.Popen(flask + ["serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        programme = requests.get(f"{base}/api/v1/events/1/sessions?limit=500", timeout=5).json()
+        assert programme["total"] >= 30
+        page = requests.get(f"{base}/events/partner-cities-xvi?lang=ru", timeout=5)
+        assert page.status_code == 200 and "Калуга" in page.text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
