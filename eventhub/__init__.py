@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from .config import Config, validate
 from .errors import DomainError
-from .extensions import babel, csrf, db, migrate, socketio
+from .extensions import babel, csrf, db, limiter, migrate, socketio
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
 
     from .web import i18n
 

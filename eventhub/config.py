@@ -55,9 +55,14 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: larger request bodies get 413 before parsing
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = EVENTHUB_BASE_URL.startswith("https://")
     WTF_CSRF_TIME_LIMIT = None  # tied to the login session instead of a clock
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("ru", "de", "en")
+    # Counters live in Redis when there are several processes; in memory otherwise.
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    SIGN_IN_LIMIT = os.environ.get("EVENTHUB_SIGN_IN_LIMIT", "10 per minute")
     API_PAGE_LIMIT = 50
     API_PAGE_MAX = 500
     PROVIDERS = {name: os.environ[name] for name in PROVIDER_ENV if os.environ.get(name)}

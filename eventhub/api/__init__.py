@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from ..errors import BadRequest, DomainError, Invalid, TooLarge, Unauthorized
+from ..extensions import limiter
 from ..services import access
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -123,8 +124,12 @@ def endpoint(
     status: int = 200,
     paginated: bool = False,
     query: tuple[tuple[str, str], ...] = (),
+    limit: Callable[[], str] | None = None,
 ) -> Callable:
-    """Register a view on the blueprint; with ``body``, the view gets ``body=<model>``."""
+    """Register a view on the blueprint; with ``body``, the view gets ``body=<model>``.
+
+    ``limit`` returns a Flask-Limiter rate (e.g. "10 per minute") per client address.
+    """
 
     def decorator(view: Callable) -> Callable:
         ROUTES.append(Route(rule, method, summary, body, response, status, paginated, access,
@@ -139,7 +144,8 @@ def endpoint(
                 return "", 204
             return jsonify(result), status
 
-        bp.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=[method])
+        view_func = limiter.limit(limit)(wrapper) if limit else wrapper
+        bp.add_url_rule(rule, endpoint=view.__name__, view_func=view_func, methods=[method])
         return view
 
     return decorator

@@ -147,10 +147,19 @@ class TokenRequest(Schema):
     password: str = Field(max_length=1000)
 
 
+NULLABLE = frozenset({"room_id", "fallback_provider", "description"})
+
+
 def changes(body: Schema) -> dict[str, Any]:
-    """The fields a PATCH body sets, with texts flattened to plain dicts. ``null`` means unset
-    for required columns; for nullable ones (room_id, fallback_provider) it clears them."""
+    """The fields a PATCH body sets, texts as plain dicts. ``null`` clears a nullable field
+    (room_id, fallback_provider, description) and is refused for any other."""
     data = body.model_dump(exclude_unset=True)
+    refused = {name: "may not be null" for name, value in data.items()
+               if value is None and name not in NULLABLE}
+    if refused:
+        from ..errors import Invalid
+
+        raise Invalid(f"invalid fields: {', '.join(sorted(refused))}", fields=refused)
     for name in ("title", "description"):
         if name in data:
             data[name] = texts(getattr(body, name))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
 
 from ..errors import Unauthorized
 from ..models import User
@@ -12,7 +12,8 @@ from .schemas import TokenOut, TokenRequest
 
 
 @endpoint("/tokens", "POST", summary="Get an API token", body=TokenRequest, response=TokenOut,
-          status=201, access="anyone with an organizer or moderator account")
+          status=201, access="anyone with an organizer or moderator account",
+          limit=lambda: current_app.config["SIGN_IN_LIMIT"])
 def create_token(body: TokenRequest):
     return {"token": users.issue_api_token(body.email, body.password)}
 

@@ -126,3 +126,12 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+def test_token_requests_are_rate_limited_per_address(app, client):
+    app.config["SIGN_IN_LIMIT"] = "3 per minute"
+    body = {"email": "who@example.org", "password": "guess"}
+    statuses = [client.post("/api/v1/tokens", json=body).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    error = client.post("/api/v1/tokens", json=body).get_json()["error"]
+    assert error["code"] == "rate_limited"

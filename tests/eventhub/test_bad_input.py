@@ -59,6 +59,8 @@ BAD = [
     ("double booking", "POST", "/events/{e}/sessions",
      {"json": {"title": {"en": "x"}, "room_id": "{h}", "starts_at": at(10, 30).isoformat(),
                "ends_at": at(11, 30).isoformat()}}, 409, "room_id"),
+    ("null for a required field", "PATCH", "/sessions/{s}", {"json": {"starts_at": None}}, 422,
+     "starts_at"),
     ("end before start", "PATCH", "/sessions/{s}", {"json": {"ends_at": at(9).isoformat()}},
      422, "ends_at"),
     ("unknown time zone", "PATCH", "/events/{e}", {"json": {"timezone": "Europe/Atlantis"}},

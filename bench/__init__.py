@@ -1,0 +1,1 @@
+"""Benchmarks: each module's ``main()`` prints its figures (never part of the test suite)."""
