@@ -56,11 +56,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     publish.init_app(app)
     provisioning.init_app(app)
 
-    from . import api, cli, live, web
+    from . import api, cli, feeds, live, web
 
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
+    feeds.init_app(app)
     live.init_app(app)
     cli.init_app(app)
     _register_errors(app)

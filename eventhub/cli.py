@@ -11,12 +11,14 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
+from .cli_import import import_programme_command
 from .errors import DomainError
 from .extensions import db, socketio
 from .services import demo, provisioning, users
 
 log = logging.getLogger(__name__)
 group = AppGroup("eventhub", help="EventHub commands.")
+group.add_command(import_programme_command)
 
 
 def _fail(error: DomainError) -> None:

@@ -156,4 +156,4 @@ def error_response(error: DomainError):
     return jsonify(error.to_dict()), error.status
 
 
-from . import events, openapi, participants, sessions, tokens  # noqa: E402,F401 - routes
+from . import events, imports, openapi, participants, sessions, tokens  # noqa: E402,F401 - routes

@@ -1,0 +1,442 @@
+"""The feed service: what each feed contains, what it must never contain, and its cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import recurring_ical_events
+from icalendar import Calendar
+
+from calendars.build import session_uid
+from eventhub.errors import NotFound
+from eventhub.extensions import db
+from eventhub.models import VideoRoom
+from eventhub.services import agenda, feeds, participants, switching
+from eventhub.services import events as event_service
+from eventhub.services import sessions as session_service
+from integrations.base import RoomRequest
+from integrations.jitsi import JitsiProvider
+from tests.conftest import at
+
+DOMAIN = "eventhub.test"
+BASE = "http://eventhub.test"
+LONG_RU = ("Пленарное заседание: «Города-побратимы, муниципальное партнёрство; опыт и "
+           "перспективы»\nмодератор: глава администрации городского округа «Город Калуга»")
+LONG_DE = ("Städtepartnerschaften zwischen Kaluga, Suhl; Gießen und Jena: Erfahrungsaustausch der "
+           "Oberbürgermeister — Grußworte, Fragen & Antworten\n(Übersetzung)")
+
+
+@pytest.fixture
+def world(create_user, create_event, create_room, create_session, create_participant):
+    """An organizer, a published event with two halls, four sessions, two participants."""
+    organizer = create_user("organizer")
+    event = create_event()
+    hall_a, hall_b = create_room(event, "Hall A"), create_room(event, "Зал Б")
+    plenary = create_session(event, hall_a, at(10), title={"ru": LONG_RU, "de": LONG_DE,
+                                                           "en": "Plenary, part 1; opening"},
+                             track="Economy")
+    online = create_session(event, hall_b, at(12), mode="online", title={"en": "Online talk",
+                                                                         "ru": "Онлайн-доклад"})
+    hybrid = create_session(event, hall_a, at(11, day=1), mode="hybrid",
+                            title={"en": "Hybrid panel"})
+    workshop = create_session(event, hall_b, at(15, day=2), title={"en": "Workshop"})
+    anna = create_participant(event, "Anna", language="ru")
+    ben = create_participant(event, "Ben", language="de")
+    for event_session in (plenary, online, hybrid):
+        agenda.add_to_agenda(anna, anna, event_session)
+    agenda.add_to_agenda(ben, ben, workshop)
+    agenda.add_to_agenda(ben, ben, online)
+    return {"organizer": organizer, "event": event, "sessions": [plenary, online, hybrid,
+                                                                  workshop],
+            "anna": anna, "ben": ben, "halls": (hall_a, hall_b)}
+
+
+@pytest.fixture
+def ready_room(world) -> str:
+    """A ready Jitsi room for the online session; returns its provider URL."""
+    online = world["sessions"][1]
+    provider = JitsiProvider({})
+    room = provider.create_room(RoomRequest(key=f"eventhub-s{online.id}-g1", title="Online talk",
+                                            starts_at=online.starts_at, ends_at=online.ends_at))
+    db.session.add(VideoRoom(session=online, provider="jitsi", external_id=room.external_id,
+                             state="ready", data=room.data, host_data=room.host_data))
+    db.session.commit()
+    return room.data["url"]
+
+
+def parse(body: bytes) -> dict[str, object]:
+    """VEVENTs by UID."""
+    return {str(e["UID"]): e for e in Calendar.from_ical(body).walk("VEVENT")}
+
+
+@pytest.fixture
+def builds(monkeypatch) -> list[int]:
+    """Count real calls of the feed builder (the builder still runs)."""
+    calls: list[int] = []
+    real = feeds.build_calendar
+
+    def counting(cal):
+        """Record the call, then build for real."""
+        calls.append(len(cal.sessions))
+        return real(cal)
+
+    monkeypatch.setattr(feeds, "build_calendar", counting)
+    return calls
+
+
+# -- contents --------------------------------------------------------------------------------
+
+
+def test_public_feed_round_trips_every_instant_and_field(world):
+    body = feeds.public_feed(None, world["event"], "en")
+    events = parse(body)
+    assert len(events) == 4
+    for event_session in world["sessions"]:
+        db.session.refresh(event_session)
+        vevent = events[session_uid(event_session.id, DOMAIN)]
+        assert vevent["DTSTART"].dt.astimezone(UTC) == event_session.starts_at
+        assert vevent["DTEND"].dt.astimezone(UTC) == event_session.ends_at
+        assert vevent["DTSTART"].params["TZID"] == "Europe/Moscow"
+        assert int(vevent["SEQUENCE"]) == event_session.sequence
+        assert vevent["LAST-MODIFIED"].dt == event_session.updated_at.replace(microsecond=0)
+        assert str(vevent["URL"]) == f"{BASE}/sessions/{event_session.id}"
+        assert "CONFERENCE" not in vevent
+    calendar = Calendar.from_ical(body)
+    assert str(calendar["X-WR-CALNAME"]) == "Conference"
+    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Moscow"]
+    plenary = events[session_uid(world["sessions"][0].id, DOMAIN)]
+    assert str(plenary["SUMMARY"]) == "Plenary, part 1; opening"
+    assert str(plenary["LOCATION"]) == "Hall A"
+    assert plenary["CATEGORIES"].cats == ["Economy"]
+
+
+@pytest.mark.parametrize("language,title,online", [
+    ("ru", LONG_RU, "Онлайн"), ("de", LONG_DE, "Online"), ("en", "Plenary, part 1; opening",
+                                                           "Online"),
+])
+def test_public_feed_text_in_the_asked_language_folded_and_escaped(world, language, title,
+                                                                    online):
+    body = feeds.public_feed(None, world["event"], language)
+    assert all(len(line) <= 75 for line in body.split(b"\r\n"))  # RFC 5545 §3.1 octets
+    events = parse(body)
+    plenary = events[session_uid(world["sessions"][0].id, DOMAIN)]
+    assert str(plenary["SUMMARY"]) == title
+    online_session = events[session_uid(world["sessions"][1].id, DOMAIN)]
+    assert str(online_session["LOCATION"]) == online
+    hybrid = events[session_uid(world["sessions"][2].id, DOMAIN)]
+    assert str(hybrid["LOCATION"]) == f"Hall A / {online}"
+
+
+def test_public_feed_never_carries_a_join_link_token_or_provider_url(world, ready_room):
+    for language in ("ru", "de", "en"):
+        body = feeds.public_feed(None, world["event"], language)
+        for leak in (b"/join/", world["anna"].token.encode(), world["ben"].token.encode(),
+                     ready_room.encode(), b"meet.jit.si"):
+            assert leak not in body.replace(b"\r\n ", b"")
+
+
+def test_personal_feed_has_own_join_links_only(world, ready_room):
+    anna, ben = world["anna"], world["ben"]
+    body = feeds.personal_feed(anna.token)
+    flat = body.replace(b"\r\n ", b"")
+    assert anna.token.encode() in flat
+    assert ben.token.encode() not in flat
+    assert ready_room.encode() not in flat and b"meet.jit.si" not in flat
+    events = parse(body)
+    assert set(events) == {session_uid(s.id, DOMAIN) for s in world["sessions"][:3]}
+    online = events[session_uid(world["sessions"][1].id, DOMAIN)]
+    join = f"{BASE}/join/{world['sessions'][1].id}?t={anna.token}"
+    assert str(online["URL"]) == join
+    assert str(online["CONFERENCE"]) == join
+    assert online["CONFERENCE"].params["FEATURE"] == "VIDEO"
+    assert join in str(online["DESCRIPTION"])
+    in_person = events[session_uid(world["sessions"][0].id, DOMAIN)]
+    assert "CONFERENCE" not in in_person
+    assert str(in_person["URL"]) == f"{BASE}/sessions/{world['sessions'][0].id}"
+    ben_flat = feeds.personal_feed(ben.token).replace(b"\r\n ", b"")
+    assert ben.token.encode() in ben_flat and anna.token.encode() not in ben_flat
+
+
+def test_personal_feed_language_is_lang_else_the_participants(world):
+    anna = world["anna"]  # speaks Russian
+    online_uid = session_uid(world["sessions"][1].id, DOMAIN)
+    assert str(parse(feeds.personal_feed(anna.token))[online_uid]["SUMMARY"]) == "Онлайн-доклад"
+    assert str(parse(feeds.personal_feed(anna.token, "en"))[online_uid]["SUMMARY"]) \
+        == "Online talk"
+    assert str(parse(feeds.personal_feed(anna.token, "xx"))[online_uid]["SUMMARY"]) \
+        == "Онлайн-доклад"
+
+
+def test_personal_feed_unknown_or_rotated_token_is_not_found(world):
+    anna = world["anna"]
+    old = anna.token
+    feeds.personal_feed(old)
+    participants.rotate_token(world["organizer"], anna)
+    with pytest.raises(NotFound):
+        feeds.personal_feed(old)
+    with pytest.raises(NotFound):
+        feeds.personal_feed("no-such-token")
+    assert anna.token.encode() in feeds.personal_feed(anna.token).replace(b"\r\n ", b"")
+
+
+def test_session_feed_has_one_event_and_the_public_page(world, ready_room):
+    online = world["sessions"][1]
+    body = feeds.session_feed(None, online, "en")
+    events = parse(body)
+    assert list(events) == [session_uid(online.id, DOMAIN)]
+    assert str(events[session_uid(online.id, DOMAIN)]["URL"]) == f"{BASE}/sessions/{online.id}"
+    assert b"/join/" not in body and ready_room.encode() not in body
+
+
+def test_unpublished_event_feeds_are_not_found_for_anonymous(world):
+    event = world["event"]
+    event_service.update_event(world["organizer"], event, {"published": False})
+    with pytest.raises(NotFound):
+        feeds.public_feed(None, event, "en")
+    with pytest.raises(NotFound):
+        feeds.session_feed(None, world["sessions"][0], "en")
+    assert feeds.public_feed(world["organizer"], event, "en")
+
+
+def test_update_keeps_uid_and_carries_higher_sequence(world):
+    event, plenary = world["event"], world["sessions"][0]
+    uid = session_uid(plenary.id, DOMAIN)
+    before = int(parse(feeds.public_feed(None, event, "en"))[uid]["SEQUENCE"])
+    session_service.update_session(world["organizer"], plenary,
+                                   {"starts_at": at(9), "ends_at": at(10)})
+    after = parse(feeds.public_feed(None, event, "en"))[uid]
+    assert int(after["SEQUENCE"]) > before
+    assert after["DTSTART"].dt.astimezone(UTC) == at(9)
+
+
+def test_cancelled_session_stays_in_the_feed_as_cancelled(world):
+    event, workshop = world["event"], world["sessions"][3]
+    session_service.set_session_status(world["organizer"], workshop, "cancelled")
+    events = parse(feeds.public_feed(None, event, "en"))
+    assert len(events) == 4
+    vevent = events[session_uid(workshop.id, DOMAIN)]
+    assert str(vevent["STATUS"]) == "CANCELLED"
+    assert int(vevent["SEQUENCE"]) == 1
+    assert str(events[session_uid(world["sessions"][0].id, DOMAIN)]["STATUS"]) == "CONFIRMED"
+
+
+def test_recurring_ical_events_expands_the_public_feed_at_the_db_instants(world):
+    calendar = Calendar.from_ical(feeds.public_feed(None, world["event"], "en"))
+    found = recurring_ical_events.of(calendar).between(at(0, day=-1), at(0, day=4))
+    assert sorted((str(e["UID"]), e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC))
+                  for e in found) == sorted(
+        (session_uid(s.id, DOMAIN), s.starts_at, s.ends_at) for s in world["sessions"])
+    day_two = recurring_ical_events.of(calendar).at(at(12, day=1).date())
+    assert [str(e["UID"]) for e in day_two] == [session_uid(world["sessions"][2].id, DOMAIN)]
+
+
+def test_dtstamp_and_bytes_are_stable_between_builds(world):
+    first = feeds.public_feed(None, world["event"], "de")
+    feeds.feed_cache().clear()
+    assert feeds.public_feed(None, world["event"], "de") == first
+    newest = max(s.updated_at for s in world["sessions"])
+    stamp = Calendar.from_ical(first).walk("VEVENT")[0]["DTSTAMP"].dt
+    assert stamp == max(newest, world["event"].updated_at).replace(microsecond=0)
+
+
+# -- cache -----------------------------------------------------------------------------------
+
+
+def test_warm_public_feed_does_not_rebuild(world, builds):
+    event = world["event"]
+    first = feeds.get_public_feed(None, event, "en")
+    for _ in range(5):
+        assert feeds.get_public_feed(None, event, "en") is first
+    assert builds == [4]
+    feeds.get_public_feed(None, event, "ru")  # another language is another feed
+    assert builds == [4, 4]
+
+
+def test_warm_personal_and_session_feeds_do_not_rebuild(world, builds):
+    anna, plenary = world["anna"], world["sessions"][0]
+    personal = feeds.get_personal_feed(anna.token)
+    single = feeds.get_session_feed(None, plenary, "en")
+    for _ in range(3):
+        assert feeds.get_personal_feed(anna.token) is personal
+        assert feeds.get_session_feed(None, plenary, "en") is single
+    assert builds == [3, 1]
+
+
+def _status_live(w):
+    """Change: status live."""
+    session_service.set_session_status(w["organizer"], w["sessions"][0], "live")
+
+
+def _delay(w):
+    """Change: delay."""
+    session_service.set_session_status(w["organizer"], w["sessions"][0], "delayed", 10)
+
+
+def _cancel(w):
+    """Change: cancel."""
+    session_service.set_session_status(w["organizer"], w["sessions"][0], "cancelled")
+
+
+def _switch(w):
+    """Change: switch."""
+    switching.switch_session(w["sessions"][0], "online", actor=w["organizer"])
+
+
+def _switch_event(w):
+    """Change: switch event."""
+    switching.switch_event(w["event"], "online", actor=w["organizer"])
+
+
+def _title(w):
+    """Change: title."""
+    session_service.update_session(w["organizer"], w["sessions"][0], {"title": {"en": "New"}})
+
+
+def _move(w):
+    """Change: move."""
+    session_service.update_session(w["organizer"], w["sessions"][0],
+                                   {"room_id": w["halls"][1].id, "starts_at": at(16),
+                                    "ends_at": at(17)})
+
+
+def _event_title(w):
+    """Change: event title."""
+    event_service.update_event(w["organizer"], w["event"], {"title": {"en": "Renamed"}})
+
+
+def _delete(w):
+    """Change: delete."""
+    session_service.delete_session(w["organizer"], w["sessions"][0])
+
+
+def _add(w):
+    """Change: add."""
+    session_service.create_session(w["organizer"], w["event"], {
+        "title": {"en": "Late addition"}, "starts_at": at(18), "ends_at": at(19)})
+
+
+# Changes a calendar shows: a new ETag. Going live or a delay shows in no iCalendar property
+# (only LAST-MODIFIED, to the second), so for those the feed is rebuilt but may keep its bytes.
+CHANGES: list[tuple[str, Callable, bool]] = [
+    ("status", _status_live, False), ("delay", _delay, False), ("cancel", _cancel, True),
+    ("switch", _switch, True), ("switch event", _switch_event, True), ("title", _title, True),
+    ("move", _move, True), ("event title", _event_title, True), ("delete", _delete, True),
+    ("create", _add, True),
+]
+
+
+@pytest.mark.parametrize("change,visible", [c[1:] for c in CHANGES], ids=[c[0] for c in CHANGES])
+def test_every_change_rebuilds_the_public_feed(world, builds, change, visible):
+    event = world["event"]
+    before = feeds.get_public_feed(None, event, "en")
+    state = feeds.public_state(event)
+    change(world)
+    assert feeds.public_state(event) != state
+    after = feeds.get_public_feed(None, event, "en")
+    assert len(builds) == 2
+    assert (after.etag != before.etag) == (after.body != before.body)
+    if visible:
+        assert after.etag != before.etag
+    assert after.last_modified >= before.last_modified
+    assert feeds.get_public_feed(None, event, "en") is after  # and warm again
+
+
+def test_no_op_update_keeps_the_cached_feed(world, builds):
+    event, plenary = world["event"], world["sessions"][0]
+    before = feeds.get_public_feed(None, event, "en")
+    session_service.update_session(world["organizer"], plenary, {"track": plenary.track})
+    session_service.set_session_status(world["organizer"], plenary, "scheduled")
+    assert feeds.get_public_feed(None, event, "en") is before
+    assert len(builds) == 1
+
+
+def _agenda_add(w):
+    """Change: agenda add."""
+    agenda.add_to_agenda(w["anna"], w["anna"], w["sessions"][3])
+
+
+def _agenda_remove(w):
+    """Change: agenda remove."""
+    agenda.remove_from_agenda(w["anna"], w["anna"], w["sessions"][0])
+
+
+def _agenda_session_switch(w):
+    """Change: agenda session switch."""
+    switching.switch_session(w["sessions"][0], "hybrid", actor=w["organizer"])
+
+
+def _agenda_session_cancel(w):
+    """Change: agenda session cancel."""
+    session_service.set_session_status(w["organizer"], w["sessions"][1], "cancelled")
+
+
+PERSONAL_CHANGES = [("agenda add", _agenda_add), ("agenda remove", _agenda_remove),
+                    ("switch", _agenda_session_switch), ("cancel", _agenda_session_cancel),
+                    ("event title", _event_title), ("title", _title)]
+
+
+@pytest.mark.parametrize("change", [c for _, c in PERSONAL_CHANGES],
+                         ids=[n for n, _ in PERSONAL_CHANGES])
+def test_every_change_gives_the_personal_feed_a_new_etag(world, builds, change):
+    anna = world["anna"]
+    before = feeds.get_personal_feed(anna.token)
+    change(world)
+    after = feeds.get_personal_feed(anna.token)
+    assert after.etag != before.etag
+    assert after.last_modified >= before.last_modified
+    assert len(builds) == 2
+
+
+def test_removal_moves_last_modified_on(world):
+    anna = world["anna"]
+    before = feeds.get_personal_feed(anna.token)
+    agenda.remove_from_agenda(anna, anna, world["sessions"][0])
+    after = feeds.get_personal_feed(anna.token)
+    assert after.last_modified > before.last_modified
+
+
+def test_changes_elsewhere_leave_the_personal_feed_cached(world, builds):
+    anna, ben = world["anna"], world["ben"]
+    before = feeds.get_personal_feed(anna.token)
+    agenda.add_to_agenda(ben, ben, world["sessions"][0])
+    session_service.update_session(world["organizer"], world["sessions"][3],
+                                   {"title": {"en": "Not on Anna's agenda"}})
+    assert feeds.get_personal_feed(anna.token) is before
+    assert len(builds) == 1
+
+
+def test_session_feed_changes_with_its_session_only(world, builds):
+    plenary, workshop = world["sessions"][0], world["sessions"][3]
+    before = feeds.get_session_feed(None, plenary, "en")
+    session_service.update_session(world["organizer"], workshop, {"title": {"en": "Other"}})
+    assert feeds.get_session_feed(None, plenary, "en") is before
+    _cancel(world)
+    assert feeds.get_session_feed(None, plenary, "en").etag != before.etag
+    assert len(builds) == 2
+
+
+def test_cache_is_bounded():
+    cache = feeds.FeedCache(max_entries=2, max_bytes=10)
+    stamp = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def make(body: bytes) -> Callable:
+        """A builder returning a feed of ``body``."""
+        return lambda previous: feeds.Feed(body, f'"{body!r}"', stamp, "x.ics", True)
+
+    cache.fetch("a", 1, make(b"aaaa"))
+    cache.fetch("b", 1, make(b"bbbb"))
+    cache.fetch("c", 1, make(b"cccc"))
+    assert len(cache) == 2  # "a" evicted by count
+    cache.fetch("d", 1, make(b"dddddddd"))
+    assert len(cache) == 1  # bytes bound
+    assert cache.fetch("d", 1, make(b"zz")).body == b"dddddddd"
+    assert cache.fetch("d", 2, make(b"zz")).body == b"zz"
+
+
+def test_last_modified_is_whole_seconds_utc(world):
+    feed = feeds.get_public_feed(None, world["event"], "en")
+    assert feed.last_modified.microsecond == 0
+    assert feed.last_modified.utcoffset() == timedelta(0)
+    assert feed.etag.startswith('"') and len(feed.etag) == 66
