@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+MO := $(patsubst %.po,%.mo,$(wildcard eventhub/translations/*/LC_MESSAGES/messages.po))
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench sandbox clean browser
+.PHONY: run test lint bench clean translations
 
 # The virtual environment, rebuilt when the pinned requirements change.
 $(VENV)/.runtime: requirements.txt
@@ -16,14 +18,20 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# Compiled translations: generated from the committed .po files, never committed.
+%.mo: %.po $(VENV)/.runtime
+	$(BIN)/pybabel -q compile -i $< -o $@
+
 ## run: create the database, load the demo conference if empty, serve on 127.0.0.1:5000
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(MO)
 	$(FLASK) eventhub init-db
 	$(FLASK) eventhub seed-demo --if-empty
 	$(FLASK) eventhub serve --host 127.0.0.1 --port 5000
 
-## test: lint, then the whole suite
-test: $(VENV)/.dev
+## test: lint, then the whole suite (installs Debian's chromium for the browser tests)
+test: $(VENV)/.dev $(MO)
+	test -x $(CHROMIUM) || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
+		|| echo "could not install chromium: the browser tests will say so"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -34,5 +42,12 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 
+## translations: extract UI strings and merge them into the ru/de/en catalogs (then translate)
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext --no-location --sort-output \
+		--omit-header -o eventhub/translations/messages.pot .
+	$(BIN)/pybabel -q update -i eventhub/translations/messages.pot -d eventhub/translations \
+		-w 100 --ignore-obsolete --no-fuzzy-matching
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO)

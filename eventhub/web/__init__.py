@@ -6,11 +6,14 @@ Views parse input, call services and render ``templates/``; they never write mod
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -21,20 +24,25 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from ..errors import DomainError
 from ..extensions import db
-from ..models import Event, Participant, Session, User
+from ..models import Event, Participant, Session, User, utcnow
 from ..services import access, agenda, joining, users
 from ..services import events as event_service
 from ..services import sessions as session_service
 from ..services.access import find_participant_by_token
 from ..services.common import pick_text
+from . import calendar_links, formatting, labels
+from .live_auth import session_participant, session_user
 
 bp = Blueprint("web", __name__)
+formatting.register(bp)
+
+OVER = ("ended", "cancelled")
+MAX_ID = 2**63 - 1  # ids are signed 64-bit in every database EventHub runs on
 
 
 class LoginForm(FlaskForm):
@@ -48,39 +56,74 @@ class LogoutForm(FlaskForm):
     """An empty form: sign-out is a POST with a CSRF token."""
 
 
+@bp.url_value_preprocessor
+def refuse_huge_ids(_endpoint: str | None, values: dict | None) -> None:
+    """An id in the path past 64 bits names nothing: 404, not a database overflow."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            abort(404)
+
+
 @bp.before_app_request
 def load_visitor() -> None:
     """Who is browsing: a signed-in user and/or a participant who opened their link."""
-    g.user = db.session.get(User, session["user_id"]) if session.get("user_id") else None
-    g.participant = None
-    if session.get("participant_id"):
-        participant = db.session.get(Participant, session["participant_id"])
-        # A revoked or rotated token ends the browser session too.
-        if participant is not None and access.digest(participant.token) == session.get("ptd"):
-            g.participant = participant
-        else:
-            session.pop("participant_id", None)
+    g.user = session_user()
+    g.participant = session_participant()
+    if g.participant is None and session.get("participant_id"):
+        session.pop("participant_id", None)  # a revoked or rotated link signs the browser out
 
 
 @bp.app_context_processor
-def template_helpers() -> dict:
+def template_helpers() -> dict[str, Any]:
     """Helpers every template uses."""
     from flask_babel import get_locale
 
-    def text(texts: dict | None) -> str:
-        return pick_text(texts, str(get_locale()))
+    from .. import feeds
 
-    return {"text": text, "logout_form": LogoutForm(), "locale": str(get_locale())}
+    locale = str(get_locale())
+
+    def text(texts: dict | None) -> str:
+        return pick_text(texts, locale)
+
+    def lang_url(code: str) -> str:
+        """This page in another language, keeping its other query parameters."""
+        if request.method != "GET" or request.endpoint is None:
+            return url_for("web.index", lang=code)  # e.g. an error page answering a POST
+        args = request.args.to_dict()
+        args["lang"] = code
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+    return {"text": text, "logout_form": LogoutForm(), "locale": locale, "lang_url": lang_url,
+            "status_text": labels.status_text, "mode_text": labels.mode_text,
+            "room_text": labels.room_text, "absolute_url": absolute_url,
+            "join_window_opens": joining.join_window_opens, "script_labels": labels.script_labels,
+            "google_subscribe_url": calendar_links.google_subscribe_url,
+            "outlook_subscribe_url": calendar_links.outlook_subscribe_url,
+            **feeds.calendar_helpers()}
+
+
+def absolute_url(path: str) -> str:
+    """A path on this instance's public base URL (for calendar apps, which need absolute URLs)."""
+    return current_app.config["EVENTHUB_BASE_URL"] + path
 
 
 def render_error(status: int, message: str):
-    """An error page in the visitor's language."""
-    return render_template("error.html", status=status, message=message), status
+    """An error page in the visitor's language.
+
+    ``message`` (a service's English text) is not shown: the page says what the status means.
+    """
+    return render_template("error.html", status=status, message=labels.error_text(status)), status
 
 
 def viewer() -> User | Participant | None:
     """The actor for access checks: the signed-in user, else the participant, else anonymous."""
     return g.user or g.participant
+
+
+def event_participant(event_id: int) -> Participant | None:
+    """The browser's participant if they belong to this event."""
+    participant = g.participant
+    return participant if participant is not None and participant.event_id == event_id else None
 
 
 @bp.get("/")
@@ -103,24 +146,49 @@ def days_and_halls(event: Event, sessions: list[Session]) -> list[tuple]:
     return [(day, sorted(halls.items())) for day, halls in sorted(days.items())]
 
 
+def _end(event_session: Session) -> datetime:
+    return event_session.ends_at + timedelta(minutes=event_session.delay_minutes)
+
+
+def now_and_next(sessions: list[Session], now: datetime | None = None) -> list[tuple]:
+    """Per hall: the session running now (or None) and the next one, for halls with either."""
+    now = now or utcnow()
+    halls: dict[str, list[Session]] = defaultdict(list)
+    for event_session in sessions:
+        if event_session.status not in OVER:
+            halls[event_session.room.name if event_session.room else ""].append(event_session)
+    rows = []
+    for hall, items in sorted(halls.items()):
+        current = next((s for s in items if s.status in ("live", "paused")), None) or next(
+            (s for s in items if s.starts_at <= now < _end(s)), None)
+        upcoming = next((s for s in items if s.starts_at > now and s is not current), None)
+        if current or upcoming:
+            rows.append((hall, current, upcoming))
+    return rows
+
+
 @bp.get("/events/<slug>")
 def programme(slug: str):
-    """The whole programme of an event, by day and hall."""
+    """The whole programme of an event, by day and hall, with an optional track filter."""
     event = event_service.find_event_by_slug(slug)
     if event is None:
         abort(404)
     access.require_view_event(viewer(), event)
     sessions = list(db.session.scalars(session_service.list_sessions(viewer(), event)))
-    return render_template("programme/event.html", event=event,
-                           days=days_and_halls(event, sessions), tz=ZoneInfo(event.timezone))
+    tracks = sorted({s.track for s in sessions if s.track})
+    track = request.args.get("track") or None
+    shown = [s for s in sessions if track is None or s.track == track]
+    return render_template(
+        "programme/event.html", event=event, days=days_and_halls(event, shown), tracks=tracks,
+        track=track, now_next=now_and_next(sessions), tz=ZoneInfo(event.timezone),
+        participant=event_participant(event.id))
 
 
 @bp.get("/sessions/<int:session_id>")
 def session_page(session_id: int):
     """One session; a participant of the event sees their join link when it is open."""
     event_session = session_service.get_session(viewer(), session_id)
-    participant = g.participant if (
-        g.participant is not None and g.participant.event_id == event_session.event_id) else None
+    participant = event_participant(event_session.event_id)
     decision = joining.decide(participant, event_session) if participant else None
     return render_template("programme/session.html", s=event_session, event=event_session.event,
                            participant=participant, decision=decision,
@@ -137,8 +205,9 @@ def join(session_id: int):
     decision = joining.decide(participant, event_session)
     if decision.url:
         return redirect(decision.url, code=302)
-    return render_template("programme/join_wait.html", s=event_session, decision=decision,
-                           participant=participant, tz=ZoneInfo(event_session.event.timezone))
+    return render_template("programme/join_wait.html", s=event_session, event=event_session.event,
+                           decision=decision, participant=participant,
+                           tz=ZoneInfo(event_session.event.timezone))
 
 
 @bp.get("/p/<token>")
@@ -151,9 +220,12 @@ def participant_home(token: str):
     session["ptd"] = access.digest(participant.token)
     g.participant = participant
     chosen = agenda.list_agenda(participant, participant)
+    chosen_ids = {s.id for s in chosen}
+    others = [s for s in participant.event.sessions if s.id not in chosen_ids]
+    decisions = {s.id: joining.decide(participant, s) for s in chosen}
     return render_template("agenda/participant.html", participant=participant,
-                           event=participant.event, sessions=chosen,
-                           tz=ZoneInfo(participant.event.timezone))
+                           event=participant.event, sessions=chosen, others=others,
+                           decisions=decisions, tz=ZoneInfo(participant.event.timezone))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -167,11 +239,14 @@ def login():
         except DomainError:
             error = _("Wrong e-mail or password.")
         else:
+            lang = session.get("lang")
             session.clear()
             session["user_id"] = user.id
+            if lang:
+                session["lang"] = lang
             target = request.args.get("next", "")
             # Only local paths: never an open redirect.
-            if not target.startswith("/") or target.startswith("//"):
+            if not target.startswith("/") or target.startswith("//") or "\\" in target:
                 target = url_for("web.console")
             return redirect(target)
     status = 401 if error else (400 if form.errors else 200)
@@ -182,18 +257,12 @@ def login():
 def logout():
     """Sign out (a CSRF-protected POST)."""
     if LogoutForm().validate_on_submit():
+        lang = session.get("lang")
         session.clear()
+        if lang:
+            session["lang"] = lang
         flash(_("You are signed out."))
     return redirect(url_for("web.index"))
 
 
-@bp.get("/console")
-def console():
-    """The moderator console: the sessions this user moderates (all for an organizer)."""
-    if g.user is None:
-        return redirect(url_for("web.login", next=request.path))
-    query = select(Session).order_by(Session.starts_at)
-    if not g.user.is_organizer:
-        query = query.where(Session.moderators.any(User.id == g.user.id))
-    sessions = list(db.session.scalars(query))
-    return render_template("console/index.html", sessions=sessions)
+from . import agenda_views, console  # noqa: E402,F401  (routes on ``bp``)

@@ -1,0 +1,94 @@
+"""Translated labels for statuses, modes, room states and errors, for templates and scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+
+from ..models import Session
+
+
+def status_text(event_session: Session) -> str:
+    """The status badge of a session, e.g. "delayed 10 min"."""
+    if event_session.status == "delayed":
+        return _("delayed %(minutes)s min", minutes=event_session.delay_minutes)
+    return status_labels()[event_session.status]
+
+
+def status_labels() -> dict[str, str]:
+    """Every status label; "delayed" keeps a ``{minutes}`` placeholder for scripts."""
+    return {
+        "scheduled": _("scheduled"),
+        "live": _("live"),
+        "paused": _("paused"),
+        "delayed": _("delayed %(minutes)s min", minutes="{minutes}"),
+        "ended": _("ended"),
+        "cancelled": _("cancelled"),
+    }
+
+
+def mode_labels() -> dict[str, str]:
+    """Where a session takes place."""
+    return {"in_person": _("in person"), "hybrid": _("hybrid"), "online": _("online")}
+
+
+def mode_text(mode: str) -> str:
+    """One mode label."""
+    return mode_labels().get(mode, mode)
+
+
+def room_labels() -> dict[str, str]:
+    """Video room provisioning states ("" = no room)."""
+    return {
+        "": _("no video room"),
+        "pending": _("room being prepared"),
+        "ready": _("room ready"),
+        "failed": _("room failed"),
+        "deleted": _("no video room"),
+    }
+
+
+def room_text(state: str | None) -> str:
+    """One room state label."""
+    return room_labels().get(state or "", state or "")
+
+
+def error_text(status: int) -> str:
+    """What an HTTP error means, in the visitor's language."""
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please sign in."),
+        403: _("You may not do this."),
+        404: _("This page does not exist."),
+        409: _("This change is not possible in the current state."),
+        422: _("Please check the values you entered."),
+    }.get(status, _("Something went wrong."))
+
+
+def script_labels() -> dict[str, Any]:
+    """Everything the page scripts show, already translated (placeholders in braces)."""
+    return {
+        "status": status_labels(),
+        "mode": mode_labels(),
+        "room": room_labels(),
+        "opens": _("The join link opens at %(time)s.", time="{time}"),
+        "preparing": _("The video room is being prepared."),
+        "in_person": _("This session takes place in person only."),
+        "over": _("This session is over."),
+        "viewer_time": _("Your time: %(time)s (%(zone)s)", time="{time}", zone="{zone}"),
+        "saved": _("Done."),
+        "failed": _("Not done: %(reason)s", reason="{reason}"),
+        "clients": _("Connected: %(count)s", count="{count}"),
+        "offline": _("Live updates interrupted; reconnecting…"),
+        "errors": {
+            "forbidden": error_text(403),
+            "unauthorized": error_text(401),
+            "not_found": error_text(404),
+            "conflict": error_text(409),
+            "illegal_transition": error_text(409),
+            "invalid": error_text(422),
+            "bad_request": error_text(400),
+            "internal": error_text(500),
+        },
+    }
