@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import BadRequest, DomainError, Invalid, TooLarge, Unauthorized
 from ..extensions import limiter
 from ..services import access
+from ..services.common import MAX_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -71,17 +73,30 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     if not raw.strip():
         raise BadRequest("a JSON body is required")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"malformed JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise BadRequest("malformed JSON: nested too deeply") from exc
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
-    return validate(model, data)
+    return validate(model, raw)
+
+
+def _not_json(constant: str) -> None:
+    """Python's parser takes NaN and Infinity; JSON (RFC 8259) has no such values."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def validate(model: type[BaseModel], data: Any) -> BaseModel:
-    """``data`` validated against ``model``, or Invalid (422) naming each bad field."""
+    """``data`` validated against ``model``, or Invalid (422) naming each bad field.
+
+    Raw JSON bytes are validated strictly: "5" is no integer and "yes" no boolean (dates and
+    times are strings in JSON, so those are still parsed).
+    """
     try:
+        if isinstance(data, bytes):
+            return model.model_validate_json(data, strict=True)
         return model.model_validate(data)
     except ValidationError as exc:
         fields = {}
@@ -91,19 +106,38 @@ def validate(model: type[BaseModel], data: Any) -> BaseModel:
         raise Invalid(f"invalid fields: {', '.join(sorted(fields))}", fields=fields) from exc
 
 
+def _natural(value: str, maximum: int) -> int | None:
+    """``value`` as an integer 0..maximum written in ASCII digits, else None."""
+    if not re.fullmatch(r"[0-9]{1,19}", value) or int(value) > maximum:
+        return None
+    return int(value)
+
+
 def page_args() -> tuple[int, int]:
     """``?limit=`` (1..API_PAGE_MAX, default API_PAGE_LIMIT) and ``?offset=`` (>= 0)."""
     fields = {}
-    limit = request.args.get("limit", str(current_app.config["API_PAGE_LIMIT"]))
-    offset = request.args.get("offset", "0")
     maximum = current_app.config["API_PAGE_MAX"]
-    if not limit.isdigit() or not 1 <= int(limit) <= maximum:
+    limit = _natural(request.args.get("limit", str(current_app.config["API_PAGE_LIMIT"])),
+                     maximum)
+    offset = _natural(request.args.get("offset", "0"), MAX_ID)
+    if not limit:
         fields["limit"] = f"an integer from 1 to {maximum}"
-    if not offset.isdigit():
+    if offset is None:
         fields["offset"] = "a non-negative integer"
     if fields:
         raise Invalid("invalid pagination", fields=fields)
-    return int(limit), int(offset)
+    return limit, offset
+
+
+def id_arg(name: str) -> int | None:
+    """An optional id in the query string (``?room_id=``); 422 naming it if it is not one."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    number = _natural(value, MAX_ID)
+    if not number:
+        raise Invalid(f"invalid {name}", fields={name: "an id (a positive integer)"})
+    return number
 
 
 def page(items: list[Any], total: int, limit: int, offset: int,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import request
 
+from ..errors import Invalid
 from ..models import Event
 from ..services import events as event_service
 from ..services import sessions as session_service
 from ..services import switching
 from ..services.common import get_or_404, paginate
-from . import actor, endpoint, page, page_args
+from . import actor, endpoint, id_arg, page, page_args
 from .schemas import (
     EventCreate,
     EventOut,
@@ -78,10 +79,12 @@ def create_room(event_id: int, body: RoomCreate):
           query=(("room_id", "only this hall's sessions"), ("track", "only this track")))
 def list_sessions(event_id: int):
     limit, offset = page_args()
-    room_id = request.args.get("room_id", type=int)
+    track = request.args.get("track")
+    if track and "\x00" in track:
+        raise Invalid("invalid track", fields={"track": "may not contain NUL characters"})
     query = session_service.list_sessions(
-        actor(), event_service.get_event(actor(), event_id),
-        room_id=room_id, track=request.args.get("track"),
+        actor(), event_service.get_event(actor(), event_id), room_id=id_arg("room_id"),
+        track=track,
     )
     items, total = paginate(query, limit, offset)
     return page(items, total, limit, offset, session_to_dict)

@@ -11,6 +11,7 @@ from . import ROUTES, bp
 from .schemas import ErrorOut
 
 REF = "#/components/schemas/{model}"
+ID = {"type": "integer", "format": "int64", "minimum": 1}
 ERRORS = {
     "400": "Malformed request", "401": "No valid credentials", "403": "Not allowed",
     "404": "Not found", "409": "Conflict", "413": "Body over 1 MiB",
@@ -21,8 +22,7 @@ ERRORS = {
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for _converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
-        params.append({"name": name, "in": "path", "required": True,
-                       "schema": {"type": "integer"}})
+        params.append({"name": name, "in": "path", "required": True, "schema": dict(ID)})
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
 
 
@@ -56,7 +56,8 @@ def document() -> dict[str, Any]:
         for name, description in route.query:
             operation["parameters"].append({"name": name, "in": "query",
                                             "description": description,
-                                            "schema": {"type": "string"}})
+                                            "schema": dict(ID) if name.endswith("_id")
+                                            else {"type": "string"}})
         if route.body is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": REF.format(model=route.body.__name__)}}}}

@@ -9,9 +9,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from ..models import Event, Participant, Room, Session, VideoRoom
+from ..services.common import MAX_ID
 
 Mode = Literal["in_person", "hybrid", "online"]
 Status = Literal["scheduled", "live", "paused", "delayed", "ended", "cancelled"]
@@ -21,12 +30,22 @@ Attendance = Literal["in_person", "remote"]
 InvitationStatus = Literal["invited", "accepted", "declined"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
+# A row id: positive and within a 64-bit INTEGER (a larger one would not even bind in SQLite).
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Schema(BaseModel):
     """Base of request bodies: unknown fields are errors (422 naming the field)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def no_nul(cls, value: Any) -> Any:
+        """Refuse NUL in text: PostgreSQL cannot store it (a 500 there, not a 422)."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("may not contain NUL characters")
+        return value
 
 
 class Texts(Schema):
@@ -83,10 +102,10 @@ class SessionCreate(Schema):
     description: Texts | None = None
     starts_at: AwareDatetime
     ends_at: AwareDatetime
-    room_id: int | None = None
+    room_id: Id | None = None
     track: str = Field("", max_length=100)
-    moderator_ids: list[int] = Field(default_factory=list, max_length=100)
-    speaker_ids: list[int] = Field(default_factory=list, max_length=100)
+    moderator_ids: list[Id] = Field(default_factory=list, max_length=100)
+    speaker_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class SessionUpdate(Schema):
@@ -94,10 +113,10 @@ class SessionUpdate(Schema):
     description: Texts | None = None
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
-    room_id: int | None = None
+    room_id: Id | None = None
     track: str | None = Field(None, max_length=100)
-    moderator_ids: list[int] | None = Field(None, max_length=100)
-    speaker_ids: list[int] | None = Field(None, max_length=100)
+    moderator_ids: list[Id] | None = Field(None, max_length=100)
+    speaker_ids: list[Id] | None = Field(None, max_length=100)
 
 
 class SwitchRequest(Schema):
@@ -144,7 +163,8 @@ class InvitationRequest(Schema):
 
 class TokenRequest(Schema):
     email: str = Field(max_length=254)
-    password: str = Field(max_length=1000)
+    # A secret is compared exactly as it was set: not stripped like the other strings.
+    password: Annotated[str, StringConstraints(strip_whitespace=False, max_length=1000)]
 
 
 NULLABLE = frozenset({"room_id", "fallback_provider", "description"})
@@ -356,13 +376,13 @@ def participant_to_dict(participant: Participant, *, links: dict[str, str] | Non
 class LiveSubscribe(Schema):
     """Socket.IO ``subscribe``."""
 
-    event_id: int
+    event_id: Id
 
 
 class LiveSwitch(Schema):
     """Socket.IO ``session.switch``."""
 
-    session_id: int
+    session_id: Id
     mode: Mode
     provider: str | None = Field(None, max_length=40)
 
@@ -370,6 +390,6 @@ class LiveSwitch(Schema):
 class LiveStatus(Schema):
     """Socket.IO ``session.status``."""
 
-    session_id: int
+    session_id: Id
     status: Status
     delay_minutes: int | None = Field(None, ge=1, le=24 * 60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound
 from ..extensions import db
@@ -51,7 +52,13 @@ def add_to_agenda(actor: Actor, participant: Participant, event_session: Session
     if item is None:
         item = AgendaItem(participant=participant, session=event_session)
         db.session.add(item)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # a concurrent PUT added it first: answer with that one
+            item = find_agenda_item(participant, event_session)
+            if item is None:
+                raise
     return item
 
 

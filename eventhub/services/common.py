@@ -6,18 +6,23 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 
-from ..errors import Invalid, NotFound
+from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 
 T = TypeVar("T")
 
 LANGUAGES = ("ru", "de", "en")
+MAX_ID = 2**63 - 1  # the largest 64-bit INTEGER: SQLite refuses to bind anything larger
+# Names the tz database ships that are not zones an event may use: the host's own zone
+# ("localtime" follows /etc/localtime) and the placeholder "Factory".
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 
 def get_or_404(model: type[T], object_id: int, what: str) -> T:
     """Load by primary key or raise NotFound naming ``what``."""
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
     if obj is None:
         raise NotFound(f"{what} {object_id} not found")
     return obj
@@ -25,7 +30,7 @@ def get_or_404(model: type[T], object_id: int, what: str) -> T:
 
 def check_timezone(name: str, field: str = "timezone") -> ZoneInfo:
     """The ZoneInfo for an IANA name, or Invalid (422) naming the field."""
-    if name not in available_timezones():
+    if name in NOT_ZONES or name not in available_timezones():
         raise Invalid(f"unknown time zone {name!r}", fields={field: "unknown IANA time zone"})
     try:
         return ZoneInfo(name)
@@ -57,3 +62,12 @@ def apply_changes(obj: Any, changes: dict[str, Any]) -> set[str]:
             setattr(obj, name, value)
             changed.add(name)
     return changed
+
+
+def commit_unique(conflict: Conflict) -> None:
+    """Commit; when a concurrent request took the unique value first, roll back and raise 409."""
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise conflict from exc

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from ..extensions import db
+from ..models import Event, User
 from . import agenda, participants, users
 from . import events as event_service
 from . import sessions as session_service
@@ -236,6 +238,20 @@ def seed_demo(start_date: date | None = None) -> SeedResult:
         "timezone": TIMEZONE, "start_date": start, "end_date": start + timedelta(days=2),
         "venue": "Калуга / Kaluga", "default_provider": "jitsi", "published": True,
     })
+    try:
+        _seed_programme(organizer, moderators, event, start)
+    except BaseException:
+        # Each step commits: undo them all, or the next run (`--if-empty` in `make run`) would
+        # find the event and leave the half conference as it is.
+        db.session.rollback()
+        db.session.delete(event)
+        db.session.commit()
+        raise
+    return SeedResult(event.id, True, accounts)
+
+
+def _seed_programme(organizer: User, moderators: list[User], event: Event, start: date) -> None:
+    """The halls, participants, sessions and agendas of the demo event."""
     halls = [event_service.create_room(organizer, event, {"name": name, "capacity": capacity})
              for name, capacity in HALLS]
     people = [participants.create_participant(organizer, event, data)
@@ -262,4 +278,3 @@ def seed_demo(start_date: date | None = None) -> SeedResult:
         if participant.attendance == "remote":
             for event_session in sessions[index % 5::6]:
                 agenda.add_to_agenda(participant, participant, event_session)
-    return SeedResult(event.id, True, accounts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -11,13 +12,16 @@ from ..extensions import db
 from ..models import Event, Room, Session
 from . import access
 from .access import Actor
-from .common import apply_changes, check_timezone, get_or_404, paginate
+from .common import apply_changes, check_timezone, commit_unique, get_or_404, paginate
 from .providers import check_provider
 
 EVENT_FIELDS = (
     "slug", "title", "description", "timezone", "start_date", "end_date", "venue",
     "default_provider", "fallback_provider", "join_window_minutes", "published",
 )  # fmt: skip
+# Event days stay well inside what date and time arithmetic (day after the end, ±14 h zones,
+# UTC in the database) can represent.
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def get_event(actor: Actor, event_id: int) -> Event:
@@ -45,10 +49,14 @@ def _validate_event(event: Event, data: dict[str, Any]) -> None:
     end = data.get("end_date", event.end_date)
     if "timezone" in data:
         check_timezone(data["timezone"])
+    far = {field: f"from {FIRST_DATE} to {LAST_DATE}" for field in ("start_date", "end_date")
+           if field in data and not FIRST_DATE <= data[field] <= LAST_DATE}
+    if far:
+        raise Invalid("the event's dates are out of range", fields=far)
     if start and end and end < start:
         raise Invalid("the event ends before it starts", fields={"end_date": "before start_date"})
     for field in ("default_provider", "fallback_provider"):
-        if data.get(field):
+        if data.get(field) is not None:
             check_provider(data[field], field)
     if "title" in data and not any(data["title"].values()):
         raise Invalid("a title is required", fields={"title": "give at least one language"})
@@ -59,11 +67,12 @@ def create_event(actor: Actor, data: dict[str, Any]) -> Event:
     access.require_organizer(actor)
     event = Event(title={}, description={}, default_provider="jitsi")
     _validate_event(event, data)
+    taken = Conflict(f"an event with slug {data['slug']!r} exists", fields={"slug": "taken"})
     if find_event_by_slug(data["slug"]):
-        raise Conflict(f"an event with slug {data['slug']!r} exists", fields={"slug": "taken"})
+        raise taken
     apply_changes(event, {k: v for k, v in data.items() if k in EVENT_FIELDS})
     db.session.add(event)
-    db.session.commit()
+    commit_unique(taken)
     return event
 
 
@@ -71,8 +80,9 @@ def update_event(actor: Actor, event: Event, data: dict[str, Any]) -> Event:
     """Change an event's fields (organizers only). Its sessions must stay inside its dates."""
     access.require_organizer(actor)
     _validate_event(event, data)
+    taken = Conflict(f"an event with slug {data.get('slug')!r} exists", fields={"slug": "taken"})
     if "slug" in data and data["slug"] != event.slug and find_event_by_slug(data["slug"]):
-        raise Conflict(f"an event with slug {data['slug']!r} exists", fields={"slug": "taken"})
+        raise taken
     dates = {k: data[k] for k in ("timezone", "start_date", "end_date") if k in data}
     if dates:
         from .sessions import outside_event  # local import: sessions imports this module
@@ -90,7 +100,7 @@ def update_event(actor: Actor, event: Event, data: dict[str, Any]) -> Event:
         # Every session's calendar entry shows these: calendars must see a new SEQUENCE.
         for event_session in event.sessions:
             event_session.sequence += 1
-    db.session.commit()
+    commit_unique(taken)
     return event
 
 
@@ -103,11 +113,12 @@ def list_rooms(actor: Actor, event: Event) -> list[Room]:
 def create_room(actor: Actor, event: Event, data: dict[str, Any]) -> Room:
     """A new hall (organizers only); names are unique within the event (409)."""
     access.require_organizer(actor)
+    taken = Conflict(f"the event has a room named {data['name']!r}", fields={"name": "taken"})
     if any(room.name == data["name"] for room in event.rooms):
-        raise Conflict(f"the event has a room named {data['name']!r}", fields={"name": "taken"})
+        raise taken
     room = Room(event=event, name=data["name"], capacity=data.get("capacity"))
     db.session.add(room)
-    db.session.commit()
+    commit_unique(taken)
     return room
 
 

@@ -11,13 +11,14 @@ from ..extensions import db
 from ..models import Event, Participant
 from . import access
 from .access import Actor
-from .common import apply_changes, get_or_404, paginate
+from .common import apply_changes, commit_unique, get_or_404, paginate
 
 PARTICIPANT_FIELDS = (
     "name", "email", "organization", "partner_organization", "country", "role", "attendance",
     "language", "invitation_status",
 )  # fmt: skip
 SELF_FIELDS = frozenset({"language"})  # what participants may change of themselves
+EMAIL_TAKEN = "this e-mail is already a participant"
 
 
 def get_participant(actor: Actor, participant_id: int) -> Participant:
@@ -56,13 +57,14 @@ def create_participant(actor: Actor, event: Event, data: dict[str, Any]) -> Part
     """Invite a person to the event (organizers only); e-mails are unique per event (409)."""
     access.require_organizer(actor)
     data = {**data, "email": data["email"].lower()}
+    taken = Conflict(EMAIL_TAKEN, fields={"email": "taken"})
     if _email_taken(event.id, data["email"]):
-        raise Conflict("this e-mail is already a participant", fields={"email": "taken"})
+        raise taken
     participant = Participant(event=event)
     apply_changes(participant, {k: v for k, v in data.items() if k in PARTICIPANT_FIELDS})
     _issue_token(participant)
     db.session.add(participant)
-    db.session.commit()
+    commit_unique(taken)
     return participant
 
 
@@ -74,9 +76,9 @@ def update_participant(actor: Actor, participant: Participant, data: dict[str, A
     if "email" in data:
         data = {**data, "email": data["email"].lower()}
         if _email_taken(participant.event_id, data["email"], exclude=participant.id):
-            raise Conflict("this e-mail is already a participant", fields={"email": "taken"})
+            raise Conflict(EMAIL_TAKEN, fields={"email": "taken"})
     if apply_changes(participant, {k: v for k, v in data.items() if k in PARTICIPANT_FIELDS}):
-        db.session.commit()
+        commit_unique(Conflict(EMAIL_TAKEN, fields={"email": "taken"}))
     return participant
 
 

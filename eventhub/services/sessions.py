@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from ..errors import Conflict, Invalid
 from ..extensions import db
-from ..models import Event, Participant, Room, Session, User, utcnow
-from . import access
+from ..models import Event, Participant, Room, Session, User, VideoRoom, utcnow
+from . import access, provisioning
 from .access import Actor
 from .common import apply_changes, get_or_404
+from .providers import check_provider
 
 # DESIGN.md's status machine. `delayed -> delayed` changes the announced delay.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -135,15 +136,20 @@ def create_session(actor: Actor, event: Event, data: dict[str, Any]) -> Session:
     """A new session of the programme (organizers only)."""
     access.require_organizer(actor)
     values = {"title": {}, "description": {}, "track": "", "room_id": None, **data}
+    mode = event.mode if event.mode != "hybrid" else "in_person"
+    if mode == "online":  # 422 now (before any 409) rather than a room that can only fail
+        check_provider(event.default_provider, "default_provider")
     _validate(event, values, None)
     event_session = Session(
-        event=event,
-        mode=event.mode if event.mode != "hybrid" else "in_person",
-        **{k: values[k] for k in SESSION_FIELDS},
-        **_people(values),
+        event=event, mode=mode, **{k: values[k] for k in SESSION_FIELDS}, **_people(values)
     )
+    # An online event's new session needs its room like the ones switch_event moved.
+    room = VideoRoom(session=event_session, provider=event.default_provider, data={},
+                     host_data={}) if mode == "online" else None
     db.session.add(event_session)
     db.session.commit()
+    if room is not None:
+        provisioning.enqueue_provision(room.id)
     return event_session
 
 

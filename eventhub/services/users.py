@@ -22,6 +22,8 @@ MIN_PASSWORD = 8
 
 def find_user(email: str) -> User | None:
     """The account with this e-mail (case-insensitive), or None."""
+    if "\x00" in email:  # no account has one, and PostgreSQL refuses it in a query
+        return None
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
