@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     publish.init_app(app)
     provisioning.init_app(app)
 
+    _bounded_int_routes(app)
     from . import api, cli, feeds, live, web
 
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
@@ -68,6 +69,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.add_url_rule("/healthz", "healthz", healthz)
     _log_providers(app)
     return app
+
+
+def _bounded_int_routes(app: Flask) -> None:
+    """``<int:...>`` in every route matches 0..2**63-1 only: a larger id is a 404 from routing,
+    never an overflow in the database driver."""
+    from werkzeug.routing import IntegerConverter
+
+    from .services.common import MAX_ID
+
+    class BoundedIntegerConverter(IntegerConverter):
+        def __init__(self, url_map, *args, **kwargs):
+            kwargs.setdefault("max", MAX_ID)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
 
 def _configure_logging(app: Flask) -> None:
