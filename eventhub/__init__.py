@@ -57,11 +57,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     provisioning.init_app(app)
 
     _bounded_int_routes(app)
-    from . import api, cli, feeds, live, web
+    from . import api, cli, feeds, live, web, webhooks
 
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
+    csrf.exempt(webhooks.bp)  # providers sign their webhooks; no cookies involved
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(webhooks.bp)
     feeds.init_app(app)
     live.init_app(app)
     cli.init_app(app)
@@ -129,8 +131,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         db.session.rollback()
-        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
-                 413: "too_large", 429: "rate_limited"}
+        codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
         if wants_json():
             body = {"error": {"code": codes.get(error.code, "error"),
                               "message": error.description or error.name, "fields": {}}}

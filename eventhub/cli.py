@@ -14,11 +14,16 @@ from flask_migrate import upgrade
 from .cli_import import import_programme_command
 from .errors import DomainError
 from .extensions import db, socketio
+from .sandbox_cli import sandbox as sandbox_command
+from .sandbox_cli import start_sandbox_for
 from .services import demo, provisioning, users
+from .worker import worker as worker_command
 
 log = logging.getLogger(__name__)
 group = AppGroup("eventhub", help="EventHub commands.")
 group.add_command(import_programme_command)
+group.add_command(worker_command)
+group.add_command(sandbox_command)
 
 
 def _fail(error: DomainError) -> None:
@@ -77,6 +82,10 @@ def create_user(email: str, role: str, password: str, name: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve the web pages, the API and Socket.IO in one process."""
+    if current_app.config["EVENTHUB_SANDBOX"]:
+        # Before recover(), so that rooms left pending go to the simulators too.
+        server = start_sandbox_for(current_app._get_current_object())
+        click.echo(f"provider sandbox on {server.url} (EVENTHUB_SANDBOX=1)")
     recovered = provisioning.recover(take_over=True)
     if recovered:
         click.echo(f"taking up {recovered} video rooms left pending")

@@ -50,6 +50,11 @@ class Config:
     PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "8"))
     PROVISIONING_ATTEMPTS = int(os.environ.get("EVENTHUB_PROVISIONING_ATTEMPTS", "4"))
     PROVISIONING_BACKOFF = float(os.environ.get("EVENTHUB_PROVISIONING_BACKOFF", "0.5"))
+    # Jobs go to RQ on REDIS_URL unless this keeps them in the web process's thread pool.
+    PROVISIONING_IN_PROCESS = _env_bool("EVENTHUB_PROVISIONING_IN_PROCESS")
+    RQ_QUEUE = os.environ.get("EVENTHUB_RQ_QUEUE", "eventhub")
+    PROVIDER_TIMEOUT = (float(os.environ.get("EVENTHUB_PROVIDER_CONNECT_TIMEOUT", "3.05")),
+                        float(os.environ.get("EVENTHUB_PROVIDER_READ_TIMEOUT", "15")))
     # Socket.IO server mode: "threading" for `make run`; gunicorn's gevent worker in production.
     SOCKETIO_ASYNC_MODE = os.environ.get("EVENTHUB_ASYNC_MODE", "threading")
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: larger request bodies get 413 before parsing

@@ -43,9 +43,18 @@ class ProviderError(Exception):
 class ProviderUnavailable(ProviderError):
     """A retryable fault: 5xx, 429, timeout, connection reset, malformed body."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        in_doubt: bool = False,
+        **kwargs: Any,
+    ):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        #: The request was sent but its answer lost (read timeout): it may have taken effect.
+        self.in_doubt = in_doubt
 
 
 class ProviderRejected(ProviderError):

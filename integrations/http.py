@@ -172,10 +172,12 @@ class ProviderHTTP:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
-        except requests.Timeout:
+        except requests.Timeout as exc:
             self._log(where, "timeout", started)
             raise ProviderUnavailable(
-                f"{self.provider}: {where} timed out", provider=self.provider
+                f"{self.provider}: {where} timed out", provider=self.provider,
+                # A read timeout means the provider got the request and may still carry it out.
+                in_doubt=isinstance(exc, requests.ReadTimeout),
             ) from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             # The exception text names the full URL (signed query strings included): not used.

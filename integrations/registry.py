@@ -52,3 +52,30 @@ def env_table() -> list[dict[str, Any]]:
         }
         for name, cls in PROVIDERS.items()
     ]
+
+
+def provider_table_markdown() -> str:
+    """The README's table of providers and the variables each needs, from the code.
+
+    Secret variables are marked; they are redacted from every log line and error message.
+    """
+
+    def names(values: list[str], secrets: set[str]) -> str:
+        marked = [f"`{v}` (secret)" if v in secrets else f"`{v}`" for v in values]
+        return ", ".join(marked) or "none"
+
+    lines = [
+        "| provider | name | required variables | optional variables | base URLs (default) |",
+        "|---|---|---|---|---|",
+    ]
+    for row in env_table():
+        secrets = set(row["secrets"])
+        urls = "<br>".join(
+            f"`{var}` (`{default}`)" if default else f"`{var}` (no default: your server)"
+            for var, default in row["base_urls"].items()
+        )
+        lines.append(
+            f"| {row['label']} | `{row['name']}` | {names(row['required'], secrets)} "
+            f"| {names(row['optional'], secrets)} | {urls or '-'} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from integrations.base import ProviderError
+
 from ..errors import NotFound
 from ..models import Participant, Session, utcnow
 from . import provisioning
@@ -16,7 +18,9 @@ class JoinDecision:
     """Either a provider URL to send the participant to, or why not yet and when."""
 
     url: str | None
-    reason: str  # "open", "not_yet", "no_room", "room_pending", "room_failed", "over", "in_person"
+    # "open", "not_yet", "no_room", "room_pending", "room_failed", "room_unavailable" (the
+    # provider could not give a URL just now: try again), "over", "in_person"
+    reason: str
     opens_at: datetime | None = None
 
 
@@ -63,5 +67,9 @@ def decide(participant: Participant, event_session: Session,
         return JoinDecision(None, "room_pending")
     if room.state == "failed":
         return JoinDecision(None, "room_failed")
-    url = provisioning.join_url(room, participant.name, f"participant-{participant.id}")
+    try:
+        url = provisioning.join_url(room, participant.name, f"participant-{participant.id}")
+    except (provisioning.RoomUnavailable, ProviderError):
+        # BBB, Zoom and Daily are asked for each URL; an outage is a page, not a 500.
+        return JoinDecision(None, "room_unavailable")
     return JoinDecision(url, "open")

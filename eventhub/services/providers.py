@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
-from integrations.base import VideoProvider
-from integrations.registry import configured_providers, get_provider
+from integrations.base import DEFAULT_TIMEOUT, VideoProvider
+from integrations.registry import PROVIDERS, configured_providers, get_provider
 
 from ..errors import Invalid
+
+_clients_lock = threading.Lock()
 
 
 def provider_config() -> dict[str, Any]:
@@ -23,14 +26,30 @@ def available_providers() -> list[str]:
 
 
 def check_provider(name: str, field: str = "provider") -> str:
-    """``name`` if it is configured; otherwise 422 naming the available ones."""
+    """``name`` if it is configured; otherwise 422 naming the available ones.
+
+    A known provider that lacks credentials is named with the missing variables (names,
+    never values), so the organizer knows what to set.
+    """
     available = available_providers()
     if name not in available:
+        cls = PROVIDERS.get(name)
+        missing = cls.missing(provider_config()) if cls is not None else ()
+        why = f"is missing {', '.join(missing)}" if missing else "is not configured"
         raise Invalid(
-            f"provider {name!r} is not configured; available: {', '.join(available)}",
+            f"provider {name!r} {why}; available: {', '.join(available)}",
             fields={field: f"one of {', '.join(available)}"},
         )
     return name
+
+
+def provider_timeout() -> tuple[float, float]:
+    """(connect, read) seconds for provider calls: ``PROVIDER_TIMEOUT`` or the default."""
+    value = current_app.config.get("PROVIDER_TIMEOUT") or DEFAULT_TIMEOUT
+    if isinstance(value, int | float):
+        return (float(value), float(value))
+    connect, read = value
+    return (float(connect), float(read))
 
 
 def provider(name: str) -> VideoProvider:
@@ -38,5 +57,16 @@ def provider(name: str) -> VideoProvider:
     clients = current_app.extensions.setdefault("eventhub.providers", {})
     client = clients.get(name)
     if client is None:
-        client = clients[name] = get_provider(name, provider_config())
+        with _clients_lock:  # pool threads ask at once on a whole-event switch: build one
+            client = clients.get(name)
+            if client is None:
+                client = clients[name] = get_provider(
+                    name, provider_config(), timeout=provider_timeout()
+                )
     return client
+
+
+def reset_clients(app: Flask) -> None:
+    """Forget the app's provider clients (after ``PROVIDERS`` changed)."""
+    with _clients_lock:
+        app.extensions.pop("eventhub.providers", None)

@@ -18,6 +18,7 @@ import random
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,11 +36,13 @@ from integrations.base import (
     RoomRequest,
     UnknownProvider,
 )
+from integrations.registry import PROVIDERS
 
+from ..errors import DomainError
 from ..extensions import db
 from ..models import VideoRoom, utcnow
 from .common import pick_text
-from .providers import provider
+from .providers import provider, provider_config
 
 log = logging.getLogger(__name__)
 
@@ -71,35 +74,33 @@ class Dispatcher:
 
     def submit(self, func: Any, *args: Any) -> None:
         """Run ``func(*args)`` on the pool inside an app context."""
-        future = self.pool.submit(self._run, func, *args)
-        with self.lock:
+        with self.lock:  # registered before it can finish, so wait() never misses it
+            future = self.pool.submit(self._run, func, *args)
             self.futures.add(future)
         future.add_done_callback(self._done)
 
     def _done(self, future: Future) -> None:
+        """Forget a finished job."""
         with self.lock:
             self.futures.discard(future)
 
     def _run(self, func: Any, *args: Any) -> None:
+        """One job in its own app context and database session."""
         with self.app.app_context():
-            try:
-                func(*args)
-            except Exception:
-                log.exception("background job %s failed", func.__name__)
-                db.session.rollback()
-            finally:
-                db.session.remove()
+            run_job(func.__name__, *args)
 
     def wait(self, timeout: float = 30.0) -> bool:
         """Block until every submitted job (and any they submitted) is done; for tests/CLI."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                pending = list(self.futures)
+                pending = [future for future in self.futures if not future.done()]
             if not pending:
                 return True
-            for future in pending:
-                future.exception(timeout=max(0.0, deadline - time.monotonic()))
+            try:
+                pending[0].exception(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                return False
         return False
 
     def shutdown(self) -> None:
@@ -108,14 +109,86 @@ class Dispatcher:
 
 
 def init_app(app: Flask) -> None:
-    """Attach the job runner: a bounded thread pool in this process."""
+    """Attach the job runner: a bounded thread pool in this process, or an RQ queue.
+
+    With ``REDIS_URL`` set (and ``PROVISIONING_IN_PROCESS`` not), jobs go to the RQ queue
+    ``RQ_QUEUE`` (default ``eventhub``) that ``flask eventhub worker`` processes.
+    """
     app.extensions["eventhub.dispatcher"] = Dispatcher(app, app.config["PROVISIONING_WORKERS"])
+    if app.config.get("REDIS_URL") and not app.config.get("PROVISIONING_IN_PROCESS"):
+        import redis
+        import rq
+
+        connection = redis.Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["eventhub.rq"] = rq.Queue(
+            app.config.get("RQ_QUEUE") or "eventhub", connection=connection
+        )
+
+
+#: The jobs a queue may name; RQ stores the name, never a pickled function.
+JOBS: dict[str, Any] = {}
+
+
+def job(func: Any) -> Any:
+    """Register ``func`` as a background job."""
+    JOBS[func.__name__] = func
+    return func
+
+
+def run_job(name: str, *args: Any) -> None:
+    """Run job ``name`` in the current app context, or in a new app when there is none.
+
+    The entry point of every job, thread pool and RQ alike: RQ imports this function by its
+    dotted path, and a plain ``rq worker`` without an app context gets one from
+    :func:`eventhub.create_app`. The database session is removed after each job, so no state
+    leaks from one job into the next on a long-lived worker.
+    """
+    from flask import has_app_context
+
+    if not has_app_context():
+        with _worker_app().app_context():
+            run_job(name, *args)
+            return
+    try:
+        JOBS[name](*args)
+    except Exception:
+        log.exception("background job %s failed", name)
+        db.session.rollback()
+        if current_app.extensions.get("eventhub.rq") is not None and has_rq_job():
+            raise  # RQ records the failure in its failed-job registry
+    finally:
+        db.session.remove()
+
+
+_app_lock = threading.Lock()
+_app: Flask | None = None
+
+
+def _worker_app() -> Flask:
+    """One app per worker process for jobs run outside ``flask eventhub worker``."""
+    global _app
+    with _app_lock:
+        if _app is None:
+            from .. import create_app
+
+            _app = create_app()
+        return _app
+
+
+def has_rq_job() -> bool:
+    """Whether this code runs inside an RQ job."""
+    try:
+        from rq import get_current_job
+    except ImportError:  # pragma: no cover - rq is a pinned dependency
+        return False
+    return get_current_job() is not None
 
 
 def _submit(func: Any, *args: Any) -> None:
+    """Queue a job: to RQ when configured, else to this process's thread pool."""
     queue = current_app.extensions.get("eventhub.rq")
     if queue is not None:
-        queue.enqueue(func, *args)
+        queue.enqueue(run_job, func.__name__, *args, job_timeout=int(LEASE.total_seconds()))
     else:
         current_app.extensions["eventhub.dispatcher"].submit(func, *args)
 
@@ -178,7 +251,11 @@ def as_room(room: VideoRoom) -> Room:
 
 
 def _lease(room_id: int) -> bool:
-    """Take the room for this worker if it is pending and nobody else holds it."""
+    """Take the room for this worker if it is pending and nobody else holds it.
+
+    One conditional UPDATE: of two workers (threads, processes, machines) racing for the
+    same room, the database lets exactly one match the row.
+    """
     now = utcnow()
     result = db.session.execute(
         update(VideoRoom)
@@ -190,25 +267,61 @@ def _lease(room_id: int) -> bool:
     return result.rowcount == 1
 
 
+def _renew_lease(room_id: int, generation: int) -> bool:
+    """Extend this worker's lease before another provider call; False if the room moved on.
+
+    Long Retry-After waits on two providers could outlast one lease; renewing before each
+    call keeps a second worker (or :func:`recover`) from taking the room meanwhile.
+    """
+    result = db.session.execute(
+        update(VideoRoom)
+        .where(VideoRoom.id == room_id, VideoRoom.state == "pending",
+               VideoRoom.generation == generation)
+        .values(lease_until=utcnow() + LEASE)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
 def backoff(attempt: int, retry_after: float | None, base: float) -> float:
-    """Seconds to wait before retry ``attempt`` (1-based): Retry-After, else exponential+jitter."""
-    if retry_after is not None:
-        return retry_after
-    return base * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311 - jitter
+    """Seconds to wait before retry ``attempt`` (1-based).
+
+    Exponential with "equal jitter" (half fixed, half random), so that the rooms of a
+    whole-event switch don't retry in lockstep; never less than the provider's Retry-After.
+    """
+    delay = base * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311 - jitter
+    return max(delay, retry_after) if retry_after is not None else delay
 
 
 def _readable(name: str, error: ProviderError) -> str:
+    """``<provider>: <cause>`` for ``last_error`` (provider messages are already redacted)."""
     if isinstance(error, ProviderNotConfigured | UnknownProvider):
+        cls = PROVIDERS.get(name)
+        missing = cls.missing(provider_config()) if cls is not None else ()
+        if missing:
+            return f"{name}: not configured (missing {', '.join(missing)})"
         return f"{name}: not configured ({error.message})"
-    return f"{name}: {error.message}"
+    message = error.message
+    return message if message.startswith(f"{name}:") else f"{name}: {message}"
 
 
-def _try_provider(name: str, req: RoomRequest) -> tuple[Room | None, str]:
-    """Create the room on one provider with retries; the room, or None and the last error."""
+class _MovedOn(Exception):
+    """The room is no longer this worker's to provision (switched away, or re-created)."""
+
+
+def _try_provider(name: str, req: RoomRequest, room_id: int,
+                  generation: int) -> tuple[Room | None, str]:
+    """Create the room on one provider with retries; the room, or None and the last error.
+
+    Retryable faults (5xx, 429, timeouts, resets, malformed bodies) are retried up to
+    ``PROVISIONING_ATTEMPTS`` times; permanent ones (400, 401, not configured) are not.
+    """
     attempts = current_app.config["PROVISIONING_ATTEMPTS"]
     base = current_app.config["PROVISIONING_BACKOFF"]
     error = ""
     for attempt in range(1, attempts + 1):
+        if not _renew_lease(room_id, generation):
+            raise _MovedOn
         try:
             return provider(name).create_room(req), ""
         except ProviderUnavailable as exc:
@@ -216,6 +329,10 @@ def _try_provider(name: str, req: RoomRequest) -> tuple[Room | None, str]:
             if attempt == attempts or (exc.retry_after or 0) > MAX_RETRY_AFTER:
                 break
             delay = backoff(attempt, exc.retry_after, base)
+            if exc.in_doubt:
+                # The lost request may still be running at the provider: asking again at once
+                # could find nothing and create a second room. Give it as long again.
+                delay = max(delay, provider(name).timeout[1])
             log.info("provider %s unavailable for %s (attempt %d), retry in %.2fs",
                      name, req.key, attempt, delay)
             time.sleep(delay)
@@ -224,8 +341,24 @@ def _try_provider(name: str, req: RoomRequest) -> tuple[Room | None, str]:
     return None, error
 
 
+def _current(room_id: int, generation: int) -> VideoRoom | None:
+    """The room, fresh from the database, if it is still pending in this generation."""
+    room = db.session.get(VideoRoom, room_id, populate_existing=True)
+    if room is None or room.state != "pending" or room.generation != generation:
+        return None
+    return room
+
+
+@job
 def provision_room(room_id: int) -> None:
-    """Create the provider room of a pending VideoRoom; end ``ready`` or ``failed``."""
+    """Create the provider room of a pending VideoRoom; end ``ready`` or ``failed``.
+
+    Exactly one provider room per session and generation: the lease keeps other workers
+    out, the key (``eventhub-s<session>-g<generation>``) makes every create idempotent at the
+    provider, and a room created for a generation the session has left is deleted again.
+    A crash after the provider answered leaves the room ``pending``; :func:`recover` runs
+    this again and the same key finds the same provider room.
+    """
     if not _lease(room_id):
         return  # not pending any more, or another worker has it
     room = db.session.get(VideoRoom, room_id)
@@ -237,19 +370,22 @@ def provision_room(room_id: int) -> None:
     errors: list[str] = []
     db.session.commit()  # no transaction stays open while the provider is called
     for name in names:
-        created, error = _try_provider(name, req)
+        try:
+            created, error = _try_provider(name, req, room_id, generation)
+        except _MovedOn:
+            log.info("room %s moved on while provisioning; stopping", room_id)
+            return
         attempts += 1
         if created is None:
             errors.append(error)
             log.warning("provisioning room %s on %s failed: %s", room_id, name, error)
             continue
-        room = db.session.get(VideoRoom, room_id)
-        db.session.refresh(room)
-        if room is None or room.state != "pending" or room.generation != generation:
+        room = _current(room_id, generation)
+        if room is None:
             # The session moved on while the provider worked: don't keep a stray room.
+            db.session.rollback()
             _submit(delete_provider_room, Release(created.provider, created.external_id,
                                                   created.data, created.host_data))
-            db.session.commit()
             return
         room.provider = created.provider
         room.external_id = created.external_id
@@ -259,32 +395,57 @@ def provision_room(room_id: int) -> None:
         db.session.commit()
         log.info("room %s ready on %s", room_id, created.provider)
         return
-    room = db.session.get(VideoRoom, room_id)
-    db.session.refresh(room)
-    if room.state == "pending" and room.generation == generation:
+    room = _current(room_id, generation)
+    if room is not None:
         room.state, room.lease_until = "failed", None
         room.last_error = "; ".join(errors)
         room.attempts += attempts
         db.session.commit()
+        log.warning("room %s failed: %s", room_id, room.last_error)
 
 
+def _with_retries(name: str, call: Any) -> Any:
+    """``call()`` with the provisioning retry policy for provider ``name``."""
+    attempts = current_app.config["PROVISIONING_ATTEMPTS"]
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except ProviderUnavailable as exc:
+            if attempt == attempts or (exc.retry_after or 0) > MAX_RETRY_AFTER:
+                raise
+            time.sleep(backoff(attempt, exc.retry_after,
+                               current_app.config["PROVISIONING_BACKOFF"]))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@job
 def update_room(room_id: int) -> None:
     """Carry the session's new times and title to its ready provider room."""
     room = db.session.get(VideoRoom, room_id)
     if room is None or room.state != "ready":
         return
+    generation, name, current, req = room.generation, room.provider, as_room(room), \
+        room_request(room)
+    db.session.commit()  # no transaction stays open while the provider is called
     try:
-        updated = provider(room.provider).update_room(as_room(room), room_request(room))
+        updated = _with_retries(name, lambda: provider(name).update_room(current, req))
     except ProviderError as exc:
-        log.warning("updating room %s on %s failed: %s", room_id, room.provider, exc.message)
-        room.last_error = _readable(room.provider, exc)
-        db.session.commit()
+        log.warning("updating room %s on %s failed: %s", room_id, name, exc.message)
+        room = db.session.get(VideoRoom, room_id, populate_existing=True)
+        if room is not None and room.generation == generation:
+            room.last_error = _readable(name, exc)
+            db.session.commit()
         return
+    room = db.session.get(VideoRoom, room_id, populate_existing=True)
+    if room is None or room.state != "ready" or room.generation != generation:
+        return  # switched away meanwhile: the new room has its own data
     room.data, room.host_data = updated.data, updated.host_data
     room.last_error = None
     db.session.commit()
+    log.info("room %s updated on %s", room_id, name)
 
 
+@job
 def delete_provider_room(release: Release) -> None:
     """Delete a provider room that EventHub no longer uses (gone already counts as done)."""
     room = Room(release.provider, release.external_id, release.data, release.host_data)
@@ -308,8 +469,12 @@ def recover(*, take_over: bool = False) -> int:
     """Enqueue every pending room whose lease is free or expired; returns how many.
 
     ``take_over`` also takes rooms still leased: right for the single-process mode at start-up,
-    where any lease was held by a process that is gone.
+    where any lease was held by a process that is gone. In RQ mode live workers hold leases,
+    so a starting web process takes only expired ones whatever ``take_over`` says.
     """
+    if take_over and current_app.extensions.get("eventhub.rq") is not None:
+        log.info("RQ mode: not taking over leased rooms (workers may hold them)")
+        take_over = False
     if take_over:
         db.session.execute(
             update(VideoRoom).where(VideoRoom.state == "pending").values(lease_until=None)
@@ -329,15 +494,35 @@ def recover(*, take_over: bool = False) -> int:
     return len(ids)
 
 
+class RoomUnavailable(DomainError):
+    """The provider could not give a join or host URL just now (503; try again)."""
+
+    status = 503
+    code = "room_unavailable"
+
+
 def join_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
-    """A participant's provider URL for the room (never a host URL)."""
-    return provider(room.provider).join_url(
-        as_room(room), JoinRequest(display_name=display_name, user_id=user_id)
-    )
+    """A participant's provider URL for the room (never a host URL).
+
+    Some providers are asked for each URL (BBB signs it, Daily issues a meeting token); a
+    fault there raises :class:`RoomUnavailable` with a readable, secret-free message.
+    """
+    try:
+        return provider(room.provider).join_url(
+            as_room(room), JoinRequest(display_name=display_name, user_id=user_id)
+        )
+    except ProviderError as exc:
+        log.warning("join URL for room %s on %s: %s", room.id, room.provider, exc.message)
+        raise RoomUnavailable(_readable(room.provider, exc)) from None
 
 
 def host_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
-    """A moderator's provider URL with host rights."""
-    return provider(room.provider).host_url(
-        as_room(room), JoinRequest(display_name=display_name, user_id=user_id, moderator=True)
-    )
+    """A moderator's provider URL with host rights (Zoom fetches a fresh start URL)."""
+    try:
+        return provider(room.provider).host_url(
+            as_room(room),
+            JoinRequest(display_name=display_name, user_id=user_id, moderator=True),
+        )
+    except ProviderError as exc:
+        log.warning("host URL for room %s on %s: %s", room.id, room.provider, exc.message)
+        raise RoomUnavailable(_readable(room.provider, exc)) from None

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import Invalid
 from ..extensions import db
@@ -38,6 +39,9 @@ def _prepare_room(event_session: Session, provider: str | None) -> VideoRoom | N
     wanted = wanted or event_session.event.default_provider
     if room is not None and room.state in ("pending", "ready") and room.provider == wanted:
         return room if room.state == "pending" else None
+    # A new room: say now (422, nothing written) if its provider lacks credentials, rather
+    # than commit a room that can only fail.
+    check_provider(wanted)
     if room is None:
         room = VideoRoom(session=event_session, provider=wanted, data={}, host_data={})
         db.session.add(room)
@@ -63,6 +67,10 @@ def _apply_switch(event_session: Session, mode: str, provider: str | None) -> Vi
     if mode == event_session.mode and (mode == "in_person" or same_provider):
         if mode in ONLINE_MODES and room is not None and room.state == "pending":
             return room  # pending from a crash or a failed enqueue: safe to enqueue again
+        if mode in ONLINE_MODES and room is not None and room.state == "failed":
+            # Switching again is how a moderator retries a failed room: same provider, and
+            # the same key (no provider room was made), so nothing new to publish but state.
+            return _prepare_room(event_session, provider)
         return None
     if event_session.mode != mode:
         event_session.mode = mode
@@ -89,12 +97,55 @@ def switch_session(
     _check_mode(mode)
     if provider is not None:
         check_provider(provider)
-    room = _apply_switch(event_session, mode, provider)
-    db.session.commit()
+    room = _commit_switch(lambda: _apply_switch(event_session, mode, provider), event_session)
+    _snapshot(event_session)
     if room is not None:
         provisioning.enqueue_provision(room.id)
     provisioning.flush_releases()
     return event_session
+
+
+def _commit_switch(apply: Callable[[], VideoRoom | None],
+                   event_session: Session) -> VideoRoom | None:
+    """Apply and commit a switch; after losing a race for the room row, apply it again.
+
+    A double click sends two switches at once: both see no room, both insert one, and the
+    unique ``session_id`` lets only the first commit. The second then re-reads the session,
+    finds the switch done, and changes nothing (or re-enqueues the pending room, which the
+    lease makes harmless).
+    """
+    try:
+        room = apply()
+        db.session.commit()
+        return room
+    except IntegrityError:
+        _rollback()
+        log.info("switch of session %s raced another; applying again", event_session.id)
+    except Exception:  # Invalid (provider not configured) and the unexpected: write nothing
+        _rollback()
+        raise
+    db.session.refresh(event_session)
+    room = apply()
+    db.session.commit()
+    return room
+
+
+def _snapshot(event_session: Session) -> None:
+    """Load the committed switch before any job runs, so the answer shows ``pending``.
+
+    The commit expired every attribute; without this the serializer would read them later,
+    racing the background job that may have made the room ``ready`` (or ``failed``)
+    meanwhile. The caller answers with the state its own switch left.
+    """
+    room = event_session.video_room
+    if room is not None:
+        (room.state, room.provider, room.last_error)  # noqa: B018 - loads them
+
+
+def _rollback() -> None:
+    """Roll back the switch and forget the provider deletions it noted."""
+    db.session.rollback()
+    provisioning.discard_releases()
 
 
 def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
@@ -113,14 +164,20 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
             ("ended", "cancelled")
         ))
     )
-    for event_session in sessions:
-        before = (event_session.mode, event_session.sequence)
-        room = _apply_switch(event_session, mode, None)
-        if room is not None:
-            rooms.append(room)
-        if (event_session.mode, event_session.sequence) != before:
-            moved.append(event_session)
-    db.session.commit()
+    try:
+        for event_session in sessions:
+            before = (event_session.mode, event_session.sequence)
+            room = _apply_switch(event_session, mode, None)
+            if room is not None:
+                rooms.append(room)
+            if (event_session.mode, event_session.sequence) != before:
+                moved.append(event_session)
+        db.session.commit()
+    except Exception:
+        _rollback()
+        raise
+    for event_session in moved:
+        _snapshot(event_session)
     for room in rooms:
         provisioning.enqueue_provision(room.id)
     provisioning.flush_releases()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -130,5 +133,13 @@ def apply(fault: Fault, request: Request, content_type: str) -> Response | None:
     if fault.kind is FaultKind.MALFORMED:
         body = "<response><returncode>SUCC" if "xml" in content_type else '{"id": "trunc'
         return Response(body, status=200, content_type=content_type)
-    # RESET: werkzeug treats ConnectionResetError as a dropped connection and writes nothing.
+    # RESET: close the connection under the client at once with an RST (SO_LINGER 0), as a
+    # crashing proxy does; werkzeug then treats the ConnectionResetError as a dropped
+    # connection and writes nothing. Without closing it, the client would wait for its read
+    # timeout, which is a timeout fault, not a reset.
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.shutdown(socket.SHUT_RDWR)
     raise ConnectionResetError("injected connection reset")

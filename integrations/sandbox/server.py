@@ -130,6 +130,10 @@ class Sandbox:
         """How many rooms the provider's simulator has created since the last reset."""
         return self.simulators[provider].created
 
+    def max_in_flight(self, provider: str, method: str = "", path: str = "") -> int:
+        """The most requests (matching ``method``/``path``) the provider handled at once."""
+        return self.simulators[provider].max_in_flight(method, path)
+
     def received(self, provider: str) -> list[Received]:
         """The requests the provider's simulator has received since the last reset."""
         return list(self.simulators[provider].received)
@@ -143,8 +147,11 @@ class Sandbox:
         if sim is None:
             return Response("no simulator here", status=404)(environ, start_response)
         fault = self.faults.take(sim.name, request)
-        sim.record(request, fault.kind.value if fault else "")
-        response = apply(fault, request, sim.content_type) if fault else None
-        if response is None:
-            response = sim.dispatch(request)
+        received = sim.record(request, fault.kind.value if fault else "")
+        try:
+            response = apply(fault, request, sim.content_type) if fault else None
+            if response is None:
+                response = sim.dispatch(request)
+        finally:
+            sim.answer(received)
         return response(environ, start_response)

@@ -6,6 +6,7 @@ import html
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -25,6 +26,10 @@ class Received:
     headers: dict[str, str]
     body: bytes
     fault: str = ""
+    #: ``time.time()`` when the request arrived (before any injected latency).
+    at: float = 0.0
+    #: Sequence number of the request at its simulator (to pair it with its answer time).
+    seq: int = 0
 
     def json(self) -> Any:
         """The request body parsed as JSON."""
@@ -56,6 +61,8 @@ class Simulator:
         self.rooms: dict[str, SimRoom] = {}
         self.created = 0
         self.received: list[Received] = []
+        #: ``time.time()`` when each request's answer was ready, by ``Received.seq``.
+        self.answered: dict[int, float] = {}
 
     def reset(self) -> None:
         """Forget every room, counter and recorded request."""
@@ -63,12 +70,13 @@ class Simulator:
             self.rooms.clear()
             self.created = 0
             self.received.clear()
+            self.answered.clear()
 
-    def record(self, request: Request, fault: str = "") -> None:
-        """Keep ``request`` for tests to inspect."""
+    def record(self, request: Request, fault: str = "") -> Received:
+        """Keep ``request`` for tests to inspect; returns the record."""
         with self.lock:
             self.received.append(
-                Received(
+                received := Received(
                     method=request.method,
                     path=request.path,
                     query=request.args.to_dict(),
@@ -76,8 +84,39 @@ class Simulator:
                     headers=dict(request.headers),
                     body=request.get_data(),
                     fault=fault,
+                    at=time.time(),
+                    seq=len(self.received) + 1,
                 )
             )
+            return received
+
+    def answer(self, received: Received) -> None:
+        """Note when the answer to ``received`` was ready (request intervals for tests)."""
+        with self.lock:
+            self.answered[received.seq] = time.time()
+
+    def intervals(self, method: str = "", path: str = "") -> list[tuple[float, float]]:
+        """(arrival, answer) times of the answered requests matching ``method`` and ``path``."""
+        with self.lock:
+            return [
+                (r.at, self.answered[r.seq])
+                for r in self.received
+                if r.seq in self.answered and (not method or r.method == method)
+                and path in r.path
+            ]
+
+    def max_in_flight(self, method: str = "", path: str = "") -> int:
+        """The most matching requests this simulator was handling at one instant."""
+        edges = sorted(
+            edge
+            for start, end in self.intervals(method, path)
+            for edge in ((start, 1), (end, -1))
+        )  # an answer at the very instant another arrives sorts first: not an overlap
+        most = current = 0
+        for _moment, step in edges:
+            current += step
+            most = max(most, current)
+        return most
 
     def dispatch(self, request: Request) -> Response:
         """Route ``request`` to its ``on_<endpoint>`` method."""

@@ -260,8 +260,6 @@ def test_login_rejects_open_redirects(client, world):
     assert response.location == "/console"
 
 
-@pytest.mark.xfail(reason="switching._apply_switch treats a switch to the same mode as a no-op "
-                          "even when the room failed; the lead applies the retry change")
 def test_retry_provisions_a_failed_room_again(app, world):
     from eventhub.services import provisioning
 

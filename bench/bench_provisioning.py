@@ -1,0 +1,111 @@
+"""Provisioning: a whole-event switch against a provider answering in 300 ms.
+
+Run ``python -m bench.bench_provisioning`` (or through ``python -m bench``). It serves the
+provider sandbox on 127.0.0.1 with 300 ms of latency on every room creation, builds an app on
+a temporary SQLite file, and measures in the same run:
+
+- one room provisioned alone (the single-call latency, end to end through the job),
+- ``switch_event`` of 40 and of 200 sessions: wall time from the switch until every room is
+  ``ready``, next to the sequential sum (n x the single-call latency), and their ratio.
+
+Goal (DESIGN.md / issue 3): 40 rooms ready in under 2 s with the default pool of 8. Figures are
+printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+LATENCY = 0.3  # seconds the simulated provider takes per room creation
+SIZES = (40, 200)
+PROVIDER = "daily"  # one HTTP call per room creation: the latency is the call's
+
+
+def _seed(db, models, slug: str, count: int):
+    """An event of ``count`` sessions on PROVIDER, and an organizer."""
+    event = models.Event(slug=slug, title={"en": slug}, timezone="UTC", published=True,
+                         start_date=date(2030, 6, 28), end_date=date(2030, 7, 10),
+                         default_provider=PROVIDER)
+    db.session.add(event)
+    start = datetime(2030, 6, 28, 6, tzinfo=UTC)
+    for i in range(count):
+        begin = start + timedelta(minutes=10 * i)
+        db.session.add(models.Session(event=event, title={"en": f"{slug} {i}"},
+                                      starts_at=begin, ends_at=begin + timedelta(minutes=5)))
+    db.session.commit()
+    return event
+
+
+def _switch_and_wait(db, models, switching, provisioning, organizer, event) -> float:
+    """Seconds from ``switch_event`` until every room of the event is ready."""
+    started = time.perf_counter()
+    switching.switch_event(event, "online", actor=organizer)
+    if not provisioning.dispatcher().wait(300):
+        raise RuntimeError("provisioning did not finish")
+    elapsed = time.perf_counter() - started
+    db.session.expire_all()
+    states = {s.video_room.state for s in db.session.scalars(
+        db.select(models.Session).where(models.Session.event_id == event.id))}
+    if states != {"ready"}:
+        raise RuntimeError(f"rooms not all ready: {states}")
+    return elapsed
+
+
+def main() -> None:
+    """Run the benchmark and print a table."""
+    logging.basicConfig(level=logging.WARNING)
+    from eventhub import create_app, models
+    from eventhub.extensions import db
+    from eventhub.services import provisioning, switching
+    from integrations.sandbox import Sandbox
+
+    sandbox = Sandbox().start()
+    sandbox.faults.latency(PROVIDER, LATENCY, times=10**6, method="POST", path="/rooms")
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.db'}",
+            "SECRET_KEY": "bench", "PROVIDERS": sandbox.env(),
+        })
+        pool = app.config["PROVISIONING_WORKERS"]
+        rows = []
+        try:
+            with app.app_context():
+                db.create_all()
+                organizer = models.User(email="bench@example.org", role="organizer",
+                                        password_hash="-")  # noqa: S106 - no login
+                db.session.add(organizer)
+                db.session.commit()
+                single = _switch_and_wait(db, models, switching, provisioning, organizer,
+                                          _seed(db, models, "single", 1))
+                for count in SIZES:
+                    event = _seed(db, models, f"bench{count}", count)
+                    wall = _switch_and_wait(db, models, switching, provisioning, organizer,
+                                            event)
+                    rows.append((count, wall, count * single, count * single / wall))
+                in_flight = sandbox.max_in_flight(PROVIDER, "POST", "/rooms")
+        finally:
+            with app.app_context():
+                provisioning.dispatcher().shutdown()
+                db.engine.dispose()
+            sandbox.stop()
+
+    print(f"provider {PROVIDER} (sandbox), latency {LATENCY * 1000:.0f} ms per create, "
+          f"pool size {pool}, most creates in flight at once: {in_flight}")
+    print(f"single room alone: {single * 1000:.0f} ms (switch to ready)")
+    print()
+    print("| sessions | wall time until all ready | sequential sum | speed-up | pool |")
+    print("|---------:|--------------------------:|---------------:|---------:|-----:|")
+    for count, wall, sequential, ratio in rows:
+        print(f"| {count:8d} | {wall:23.2f} s | {sequential:12.2f} s | {ratio:7.1f}x "
+              f"| {pool:4d} |")
+    goal = next(wall for count, wall, _s, _r in rows if count == 40)
+    print(f"\ngoal: 40 rooms ready in under 2 s -> {goal:.2f} s "
+          f"({'met' if goal < 2 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

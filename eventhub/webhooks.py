@@ -1,0 +1,87 @@
+"""``POST /integrations/<provider>/webhook``: what providers tell us about their meetings.
+
+CSRF-exempt (providers sign their requests instead). Each provider's handler checks its own
+signature over the raw body and maps its events onto
+:func:`eventhub.services.provider_events.apply_provider_event`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+
+from integrations.zoom import url_validation_response, verify_webhook
+
+from .services.provider_events import apply_provider_event
+from .services.providers import provider_config
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__, url_prefix="/integrations")
+
+# Zoom's meeting events -> provider-neutral ones
+# (https://developers.zoom.us/docs/api/meetings/events/#tag/meeting).
+ZOOM_EVENTS = {"meeting.started": "started", "meeting.ended": "ended"}
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or 400."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        abort(400, description="the body is not JSON")
+    if not isinstance(body, dict):
+        abort(400, description="the body is not a JSON object")
+    return body
+
+
+def zoom_webhook():
+    """Zoom: verify ``x-zm-signature`` over the raw body, answer the URL validation
+    challenge, and drive the session status from ``meeting.started`` / ``meeting.ended``.
+
+    https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events
+    """
+    secret = provider_config().get("ZOOM_WEBHOOK_SECRET")
+    if not secret:
+        abort(404, description="zoom webhooks are not configured")
+    # The signature covers the bytes as sent: never re-serialize parsed JSON to check it.
+    raw = request.get_data(cache=True)
+    if not verify_webhook(secret, raw, request.headers.get("x-zm-request-timestamp", ""),
+                          request.headers.get("x-zm-signature", ""), time.time()):
+        log.warning("zoom webhook refused: bad signature or timestamp")
+        abort(401, description="invalid signature or timestamp")
+    body = _json_object(raw)
+    event = body.get("event")
+    payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+    if event == "endpoint.url_validation":
+        plain = payload.get("plainToken")
+        if not isinstance(plain, str) or not plain:
+            abort(400, description="plainToken missing")
+        return jsonify(url_validation_response(secret, plain))
+    if event in ZOOM_EVENTS:
+        meeting = payload.get("object") if isinstance(payload.get("object"), dict) else {}
+        meeting_id = meeting.get("id")
+        if meeting_id in (None, ""):
+            abort(400, description="payload.object.id missing")
+        changed = apply_provider_event("zoom", str(meeting_id), ZOOM_EVENTS[event])
+        # 200 also for meetings we don't know: Zoom retries anything else.
+        return jsonify({"status": "applied" if changed else "ignored"})
+    return jsonify({"status": "ignored"})
+
+
+#: Providers with a webhook, by name.
+HANDLERS: dict[str, Callable[[], Any]] = {"zoom": zoom_webhook}
+
+
+@bp.post("/<provider>/webhook")
+def receive(provider: str):
+    """Dispatch to the provider's handler; 404 for providers without webhooks."""
+    handler = HANDLERS.get(provider)
+    if handler is None:
+        abort(404, description=f"no webhook for provider {provider!r}")
+    return handler()

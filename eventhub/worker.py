@@ -1,0 +1,43 @@
+"""``flask eventhub worker``: run background jobs from the RQ queue (scale-out mode).
+
+With ``REDIS_URL`` set, provisioning jobs go to the RQ queue instead of the web process's
+thread pool (:func:`eventhub.services.provisioning.init_app`). A worker runs them one at a
+time, inside this app's context; run several workers for several provider calls in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+log = logging.getLogger(__name__)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Process background jobs (provider calls) from the RQ queue on REDIS_URL."""
+    queue = current_app.extensions.get("eventhub.rq")
+    if queue is None:
+        raise click.ClickException(
+            "REDIS_URL is not set: jobs run in the web process's thread pool, no worker needed"
+        )
+    from rq import SimpleWorker
+
+    from .services import provisioning
+
+    # Rooms whose worker died (lease expired) are queued again; live leases are left alone.
+    recovered = provisioning.recover()
+    if recovered:
+        click.echo(f"queued {recovered} video rooms left pending")
+
+    # SimpleWorker runs each job in this process, inside the app context the CLI pushed (a
+    # forking worker would share the parent's database connections with its children).
+    # Each job removes its database session when done (provisioning.run_job).
+    rq_worker = SimpleWorker([queue], connection=queue.connection)
+    click.echo(f"worker on queue {queue.name!r}" + (" (burst)" if burst else ""))
+    rq_worker.work(burst=burst, logging_level="WARNING")
