@@ -16,3 +16,11 @@ def test_table_names_every_provider_and_variable():
             assert f"`{var}`" in row
         for var in cls.secrets:
             assert f"`{var}` (secret)" in row
+
+
+def test_readme_shows_the_generated_table():
+    """The README's table is the generated one, so it cannot drift from the code."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert provider_table_markdown().strip() in readme
