@@ -57,6 +57,9 @@ class Config:
                         float(os.environ.get("EVENTHUB_PROVIDER_READ_TIMEOUT", "15")))
     # Socket.IO server mode: "threading" for `make run`; gunicorn's gevent worker in production.
     SOCKETIO_ASYNC_MODE = os.environ.get("EVENTHUB_ASYNC_MODE", "threading")
+    # /live background task: join-window scan period, and the fastest presence updates.
+    LIVE_JOIN_SCAN_SECONDS = float(os.environ.get("EVENTHUB_LIVE_JOIN_SCAN_SECONDS", "5"))
+    LIVE_PRESENCE_SECONDS = float(os.environ.get("EVENTHUB_LIVE_PRESENCE_SECONDS", "0.5"))
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: larger request bodies get 413 before parsing
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

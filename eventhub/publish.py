@@ -1,10 +1,10 @@
 """The single publishing point: ``session.updated`` goes out after a commit, never before.
 
-``after_flush`` turns the changed Session and VideoRoom rows into payloads (while the ORM may
-still be used); ``after_commit`` emits them to the event's Socket.IO room; ``after_rollback``
-drops them. No handler or service emits by itself, so REST, Socket.IO, CLI, webhooks and
-background jobs all publish the same way.
-"""
+``after_flush`` notes the changed Session and VideoRoom rows, ``before_commit`` turns them into
+payloads (while the ORM may still be used); ``after_commit`` emits them to the event's Socket.IO
+room (from a request or a Socket.IO event: once it is done, see :func:`publish`);
+``after_rollback`` drops them. No handler or service emits by itself, so REST, Socket.IO, CLI,
+webhooks and background jobs all publish the same way."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, inspect
 
 from .extensions import db, socketio
@@ -24,8 +25,16 @@ PENDING = "eventhub.published"
 SESSION_ATTRS = ("status", "mode", "starts_at", "ends_at", "sequence", "delay_minutes", "room_id")
 ROOM_ATTRS = ("state", "provider")
 
-# In-process observers of every published payload (used by the live namespace's join notices).
-listeners: list[Callable[[dict[str, Any]], None]] = []
+LISTENERS = "eventhub.publish_listeners"
+DEFERRED = "eventhub_publish_deferred"  # on flask.g: the request's payloads, sent at teardown
+FLUSHED = "eventhub_publish_flushed"  # on flask.g: teardown ran; publish at once from now on
+Listener = Callable[[dict[str, Any]], None]
+
+
+def add_listener(app: Any, listener: Listener) -> None:
+    """Call ``listener(payload)`` after each publish in this app (in-process observers: the
+    live namespace's join notices). Kept per app, so a test's old apps don't hear new ones."""
+    app.extensions.setdefault(LISTENERS, []).append(listener)
 
 
 def event_room(event_id: int) -> str:
@@ -77,18 +86,62 @@ def _after_rollback(session: Any) -> None:
 
 
 def publish(payload: dict[str, Any]) -> None:
-    """Emit ``session.updated`` to the event's subscribers and tell in-process listeners."""
+    """Emit ``session.updated`` after the commit; from a request, once the request is done.
+
+    Under gevent, a broadcast wakes one writer per client, and the request, if it then waited
+    on the database (psycopg yields; so does returning the connection to the pool), would resume
+    only after every client was written to: the moderator's switch would take as long as the
+    fan-out (~100 ms at 1,000 clients). So a request's payloads go out after its response
+    (gevent) or in its teardown, after its last query (threading, tests); Socket.IO events
+    publish in their teardown; jobs, CLI commands and scripts at once.
+    """
+    if has_request_context() and not g.get(FLUSHED):
+        g.setdefault(DEFERRED, []).append(payload)
+        return
+    _emit(payload, _listeners())
+
+
+def _listeners() -> list[Listener]:
+    return list(current_app.extensions.get(LISTENERS, [])) if has_app_context() else []
+
+
+def _after_request(response: Any) -> Any:
+    """Under gevent: hand the request's payloads to the response, sent once it is out."""
+    if getattr(socketio, "async_mode", None) != "gevent":
+        return response
+    payloads = g.pop(DEFERRED, None)
+    if payloads:
+        listeners = _listeners()
+        response.call_on_close(lambda: [_emit(p, listeners) for p in payloads])
+    return response
+
+
+def _flush_request(_error: BaseException | None = None) -> None:
+    """Send what is left of the request's publications (runs even when the request failed)."""
+    payloads = g.pop(DEFERRED, [])
+    g.setdefault(FLUSHED, True)
+    listeners = _listeners()
+    for payload in payloads:
+        _emit(payload, listeners)
+
+
+def _emit(payload: dict[str, Any], listeners: list[Listener]) -> None:
+    """Emit to the event's room (through Redis with ``REDIS_URL``: every server process) and
+    tell this process's listeners."""
     socketio.emit("session.updated", payload, to=event_room(payload["event_id"]),
                   namespace=NAMESPACE)
-    for listener in list(listeners):
+    for listener in listeners:
         try:
             listener(payload)
         except Exception:
             log.exception("session.updated listener failed")
 
 
-def init_app(_app: Any) -> None:
-    """Hook the SQLAlchemy session (once per process; every app shares the scoped session)."""
+def init_app(app: Any) -> None:
+    """Hook the SQLAlchemy session (once per process; every app shares the scoped session)
+    and flush each request's publications in its teardown."""
+    app.after_request(_after_request)
+    app.teardown_request(_flush_request)
     if not event.contains(db.session, "after_commit", _after_commit):
         event.listen(db.session, "after_flush", _after_flush)
         event.listen(db.session, "before_commit", _before_commit)
