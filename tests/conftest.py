@@ -12,6 +12,7 @@ from eventhub import create_app
 from eventhub.extensions import db
 from eventhub.models import Event, Participant, Room, Session, User
 from eventhub.services import access, provisioning
+from integrations.sandbox import Sandbox
 
 START = date(2030, 6, 28)  # a Friday; Europe/Moscow has no DST to trip over
 
@@ -20,6 +21,22 @@ START = date(2030, 6, 28)  # a Friday; Europe/Moscow has no DST to trip over
 def password_hash(password: str) -> str:
     """Argon2 is slow on purpose: hash each test password once per run."""
     return PasswordHasher().hash(password)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """The provider simulators on 127.0.0.1 for the whole run."""
+    server = Sandbox().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The sandbox with no rooms, tokens, records or faults left from other tests."""
+    sandbox_server.reset()
+    yield sandbox_server
+    sandbox_server.reset()
 
 
 @pytest.fixture

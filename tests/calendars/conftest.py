@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from ical_support import BASE, DOMAIN, STAMP, TOKEN, utc
 
-# The suite may run as `.venv/bin/pytest`, which does not put the work tree on sys.path (the
-# project is not installed and pyproject sets no `pythonpath`); make `import calendars` work.
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from ical_support import BASE, DOMAIN, STAMP, TOKEN, utc  # noqa: E402
-
-from calendars.build import session_uid  # noqa: E402
-from calendars.model import FeedCalendar, FeedLink, FeedSession  # noqa: E402
+from calendars.build import session_uid
+from calendars.model import FeedCalendar, FeedLink, FeedSession
 
 
 @pytest.fixture

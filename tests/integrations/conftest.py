@@ -1,41 +1,18 @@
-"""Fixtures for the provider tests: one sandbox per session, reset between tests."""
+"""Fixtures for the provider tests: providers built against the shared sandbox."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from provider_support import TEST_TIMEOUT
 
-# `.venv/bin/pytest` does not put the work tree on sys.path (the project is not installed and
-# pyproject sets no `pythonpath`); make `import integrations` work, as tests/calendars does.
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from integrations.base import VideoProvider
+from integrations.registry import get_provider
+from integrations.sandbox import Sandbox
 
-from provider_support import TEST_TIMEOUT  # noqa: E402
-
-from integrations.base import VideoProvider  # noqa: E402
-from integrations.registry import get_provider  # noqa: E402
-from integrations.sandbox import Sandbox  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[Sandbox]:
-    """The provider simulators on 127.0.0.1 for the whole session."""
-    server = Sandbox().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sandbox(sandbox_server: Sandbox) -> Iterator[Sandbox]:
-    """The sandbox, with no rooms, tokens, records or faults left from other tests."""
-    sandbox_server.reset()
-    yield sandbox_server
-    sandbox_server.reset()
+# The `sandbox` fixture (one server per run, reset per test) is in tests/conftest.py.
 
 
 @pytest.fixture
