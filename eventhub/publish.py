@@ -1,5 +1,6 @@
 """The single publishing point: ``session.updated`` goes out after a commit, never before.
 
+(``session.deleted`` {"session_id", "event_id"} likewise, when a session leaves the programme.)
 ``after_flush`` notes the changed Session and VideoRoom rows, ``before_commit`` turns them into
 payloads (while the ORM may still be used); ``after_commit`` emits them to the event's Socket.IO
 room (from a request or a Socket.IO event: once it is done, see :func:`publish`);
@@ -25,6 +26,7 @@ PENDING = "eventhub.published"
 SESSION_ATTRS = ("status", "mode", "starts_at", "ends_at", "sequence", "delay_minutes", "room_id")
 ROOM_ATTRS = ("state", "provider")
 
+UPDATED, DELETED = "session.updated", "session.deleted"
 LISTENERS = "eventhub.publish_listeners"
 DEFERRED = "eventhub_publish_deferred"  # on flask.g: the request's payloads, sent at teardown
 FLUSHED = "eventhub_publish_flushed"  # on flask.g: teardown ran; publish at once from now on
@@ -55,18 +57,21 @@ def _after_flush(session: Any, _context: Any) -> None:
         elif isinstance(obj, VideoRoom) and (obj in session.new or _changed(obj, ROOM_ATTRS)):
             if obj.session is not None:
                 touched[obj.session.id] = obj.session
-    if touched:
+    gone = {obj.id: obj.event_id for obj in session.deleted if isinstance(obj, Session)}
+    if touched or gone:
         pending = session.info.setdefault(PENDING, {})
         for session_id, event_session in touched.items():
             pending[session_id] = event_session
+        for session_id, event_id in gone.items():
+            pending[session_id] = (DELETED, {"session_id": session_id, "event_id": event_id})
 
 
 def _after_commit(session: Any) -> None:
     pending = session.info.pop(PENDING, None)
     if not pending:
         return
-    for payload in pending.values():
-        publish(payload)
+    for name, payload in pending.values():
+        publish(payload, name)
 
 
 def _before_commit(session: Any) -> None:
@@ -78,15 +83,15 @@ def _before_commit(session: Any) -> None:
     if pending:
         for session_id, obj in list(pending.items()):
             if isinstance(obj, Session):
-                pending[session_id] = session_update_payload(obj)
+                pending[session_id] = (UPDATED, session_update_payload(obj))
 
 
 def _after_rollback(session: Any) -> None:
     session.info.pop(PENDING, None)
 
 
-def publish(payload: dict[str, Any]) -> None:
-    """Emit ``session.updated`` after the commit; from a request, once the request is done.
+def publish(payload: dict[str, Any], name: str = "session.updated") -> None:
+    """Emit ``name`` (``session.updated``) after the commit; from a request, once it is done.
 
     Under gevent, a broadcast wakes one writer per client, and the request, if it then waited
     on the database (psycopg yields; so does returning the connection to the pool), would resume
@@ -96,9 +101,9 @@ def publish(payload: dict[str, Any]) -> None:
     publish in their teardown; jobs, CLI commands and scripts at once.
     """
     if has_request_context() and not g.get(FLUSHED):
-        g.setdefault(DEFERRED, []).append(payload)
+        g.setdefault(DEFERRED, []).append((name, payload))
         return
-    _emit(payload, _listeners())
+    _emit(name, payload, _listeners())
 
 
 def _listeners() -> list[Listener]:
@@ -112,7 +117,7 @@ def _after_request(response: Any) -> Any:
     payloads = g.pop(DEFERRED, None)
     if payloads:
         listeners = _listeners()
-        response.call_on_close(lambda: [_emit(p, listeners) for p in payloads])
+        response.call_on_close(lambda: [_emit(n, p, listeners) for n, p in payloads])
     return response
 
 
@@ -121,15 +126,16 @@ def _flush_request(_error: BaseException | None = None) -> None:
     payloads = g.pop(DEFERRED, [])
     g.setdefault(FLUSHED, True)
     listeners = _listeners()
-    for payload in payloads:
-        _emit(payload, listeners)
+    for name, payload in payloads:
+        _emit(name, payload, listeners)
 
 
-def _emit(payload: dict[str, Any], listeners: list[Listener]) -> None:
+def _emit(name: str, payload: dict[str, Any], listeners: list[Listener]) -> None:
     """Emit to the event's room (through Redis with ``REDIS_URL``: every server process) and
-    tell this process's listeners."""
-    socketio.emit("session.updated", payload, to=event_room(payload["event_id"]),
-                  namespace=NAMESPACE)
+    tell this process's listeners of updates."""
+    socketio.emit(name, payload, to=event_room(payload["event_id"]), namespace=NAMESPACE)
+    if name != UPDATED:
+        return
     for listener in listeners:
         try:
             listener(payload)

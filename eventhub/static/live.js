@@ -154,6 +154,10 @@
     if (stateNode) { stateNode.textContent = L.offline; }
   });
   socket.on("session.updated", apply);
+  socket.on("session.deleted", function (data) {
+    document.querySelectorAll('[data-session-id="' + data.session_id + '"]').forEach(
+      function (el) { el.remove(); });
+  });
   socket.on("join.open", joinOpen);
   socket.on("presence", presence);
 })();

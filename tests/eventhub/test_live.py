@@ -258,3 +258,15 @@ def test_a_token_revoked_while_connected_no_longer_acts(sio, world, client):
     assert response.status_code in (200, 204)
     ack = moderator.call("session.status", {"session_id": world["first"], "status": "live"})
     assert ack["error"]["code"] == "unauthorized"
+
+
+def test_deleting_a_session_tells_subscribers(sio, world, client):
+    watcher = sio()
+    watcher.subscribe(world["event"])
+    response = client.delete(f"/api/v1/sessions/{world['second']}",
+                             headers=bearer(world["organizer"]))
+    assert response.status_code == 204
+    gone = watcher.wait_for("session.deleted")
+    assert gone == {"session_id": world["second"], "event_id": world["event"]}
+    assert not [p for p in watcher.received("session.updated")
+                if p["session_id"] == world["second"]]
