@@ -56,6 +56,9 @@ def seed_demo(start_date, if_empty: bool) -> None:
         result = demo.seed_demo(day)
     except DomainError as error:
         _fail(error)
+    if result.created:
+        click.echo("provisioning the demo's video rooms ...")
+        provisioning.dispatcher().wait(60)  # `serve` takes up any left pending
     click.echo("demo conference loaded" if result.created else "demo conference already there")
     click.echo(f"  event id {result.event_id}, slug {demo.SLUG}")
     click.echo("demo accounts (e-mail / password / role):")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..extensions import db
 from ..models import Event, User
-from . import agenda, participants, users
+from . import agenda, participants, switching, users
 from . import events as event_service
 from . import sessions as session_service
 
@@ -216,8 +216,13 @@ def _ensure_user(email: str, password: str, role: str, name: str):
     return users.find_user(email) or users.create_user(email, password, role, name)
 
 
-def seed_demo(start_date: date | None = None) -> SeedResult:
-    """Create the demo conference and accounts unless they exist (idempotent)."""
+def seed_demo(start_date: date | None = None, now: datetime | None = None) -> SeedResult:
+    """Create the demo conference and accounts unless they exist (idempotent).
+
+    So that a new user sees the conference at work, sessions under way at ``now`` are live and
+    the press centre's sessions are hybrid (their video rooms are provisioned in the
+    background, on the default provider).
+    """
     organizer = _ensure_user(*ORGANIZER[:2], "organizer", ORGANIZER[2])
     moderators = [_ensure_user(email, pw, "moderator", name) for email, pw, name in MODERATORS]
     accounts = [(ORGANIZER[0], ORGANIZER[1], "organizer")] + [
@@ -247,7 +252,17 @@ def seed_demo(start_date: date | None = None) -> SeedResult:
         db.session.delete(event)
         db.session.commit()
         raise
+    _show_it_working(organizer, event, now or datetime.now(UTC))
     return SeedResult(event.id, True, accounts)
+
+
+def _show_it_working(organizer: User, event: Event, now: datetime) -> None:
+    """Sessions in progress go live; the press centre's sessions go hybrid."""
+    for event_session in list(event.sessions):
+        if event_session.starts_at <= now < event_session.ends_at:
+            session_service.set_session_status(organizer, event_session, "live")
+        if event_session.track == "press":
+            switching.switch_session(event_session, "hybrid", actor=organizer)
 
 
 def _seed_programme(organizer: User, moderators: list[User], event: Event, start: date) -> None:

@@ -133,3 +133,21 @@ def test_serve_answers_the_demo_programme_without_login(tmp_path):
         server.terminate()
         server.wait(timeout=10)
         server.stdout.close()
+
+
+def test_demo_shows_live_and_hybrid_sessions(migrated_app):
+    """Seeded during the first morning, the opening session is live; the press centre hybrid."""
+    from datetime import UTC, datetime
+
+    from eventhub.services import demo, provisioning
+
+    with migrated_app.app_context():
+        # 10:30 in Kaluga (UTC+3) on the first day: the opening (10:00-11:30) is under way.
+        demo.seed_demo(date(2021, 6, 28), now=datetime(2021, 6, 28, 7, 30, tzinfo=UTC))
+        provisioning.dispatcher().wait(30)
+        sessions = list(db.session.scalars(select(Session)))
+        live = [s for s in sessions if s.status == "live"]
+        assert [s.title["en"] for s in live] == ["Opening: welcome by the mayors"]
+        press = [s for s in sessions if s.track == "press"]
+        assert press and all(s.mode == "hybrid" for s in press)
+        assert all(s.video_room is not None and s.video_room.state == "ready" for s in press)
