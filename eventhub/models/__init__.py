@@ -11,7 +11,10 @@ from .participants import (
 from .sessions import STATUSES, Session, session_moderators, session_speakers
 from .types import utcnow
 from .users import USER_ROLES, ApiToken, User
+from .versioning import register as _register_versioning
 from .video_rooms import ROOM_STATES, VideoRoom
+
+_register_versioning()  # once per process: every app shares db.session
 
 __all__ = [
     "ATTENDANCE", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES", "STATUSES",

@@ -6,10 +6,12 @@ participant's EventHub link ``/join/<id>?t=<token>``, never a provider or host U
 builders are never handed one, so they cannot leak it.
 
 Building a 1,000-session feed with icalendar takes a few hundred milliseconds, so every feed is
-kept in a bounded in-process cache under its *change state*: a tuple read with one aggregate
-query that changes whenever a commit changes what the feed shows (a session's ``updated_at``,
-``sequence``, the number of sessions, the event row). A warm request costs that query and a
-dict lookup; nothing needs to invalidate the cache explicitly.
+kept in a bounded in-process cache under its *change state*: a tuple read with one query that
+changes whenever a commit changes what the feed shows. For the public programme that is the
+event's ``programme_version``, bumped in the same transaction as every change a feed shows
+(:mod:`eventhub.models.versioning`), read by primary key; for one session, its row and its
+hall's; for a personal agenda, an aggregate over the agenda's sessions. A warm request costs
+that query and a dict lookup; nothing needs to invalidate the cache explicitly.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from calendars.model import FeedCalendar, FeedLink, FeedSession
 
 from ..errors import NotFound
 from ..extensions import db
-from ..models import AgendaItem, Event, Participant, Session
+from ..models import AgendaItem, Event, Participant, Room, Session, versioning
 from . import access, agenda
 from . import sessions as session_service
 from .access import Actor
@@ -252,33 +254,48 @@ def _event_name(event: Event, language: str) -> str:
 
 # The change states are prebuilt statements with a bound parameter: a warm request runs one
 # of them and looks up a dict, without constructing SQL or loading an ORM object.
-_PUBLIC_STATE = (
-    select(
-        Event.published,
-        Event.updated_at,
-        func.count(Session.id),
-        func.max(Session.updated_at),
-        func.coalesce(func.sum(Session.sequence), 0),
-        func.coalesce(func.sum(Session.id), 0),
-    )
-    .select_from(Event)
-    .outerjoin(Session, Session.event_id == Event.id)
-    .where(Event.id == bindparam("event_id"))
-    .group_by(Event.id)
-)
+_PUBLIC_STATE = select(Event.published, Event.programme_version).where(
+    Event.id == bindparam("event_id"))
+
+
+def _read_state(statement: Any, params: dict[str, Any]) -> Any:
+    """One row of a change-state query (or None).
+
+    A warm request has no ORM session yet: the query runs on a pooled connection of its own,
+    without creating one (a third of a warm request's cost). A session that is in a
+    transaction or holds pending changes reads through itself, so that it sees (and flushes,
+    and so bumps) its own changes before a feed is built from them.
+    """
+    if db.session.registry.has():
+        session = db.session()
+        if session.in_transaction() or session.new or session.deleted or session.dirty:
+            return db.session.execute(statement, params).one_or_none()
+    with db.engine.connect() as connection:
+        return connection.execute(statement, params).one_or_none()
+
+
+def _uncommitted(event_id: int) -> tuple[object, ...]:
+    """A never-equal marker when this transaction has bumped the event and not committed.
+
+    A feed built from our own uncommitted changes must not be kept under a version number
+    that a rollback hands back to the next, different, change.
+    """
+    if not db.session.registry.has():  # no session in this request yet: nothing uncommitted
+        return ()
+    return (object(),) if event_id in versioning.bumped_in_transaction(db.session()) else ()
 
 
 def public_state(event: Event | int) -> tuple[Any, ...] | None:
-    """What the public feed depends on, in one aggregate query (None: no such event).
+    """What the public feed depends on, by primary key (None: no such event).
 
-    The first value says whether the event is published. Every service that changes a
-    session sets its ``updated_at`` or bumps its ``sequence`` (``update_event`` bumps every
-    session's ``sequence`` and, through ``onupdate``, the event's ``updated_at``); deletions
-    change the count and the sum of ids.
+    The first value says whether the event is published, the second is the event's
+    ``programme_version``: every commit that adds, changes or deletes one of its sessions (or
+    their video rooms), renames or deletes a hall, or changes the event row bumps it in the
+    same transaction (:mod:`eventhub.models.versioning`).
     """
     event_id = event if isinstance(event, int) else event.id
-    row = db.session.execute(_PUBLIC_STATE, {"event_id": event_id}).one_or_none()
-    return tuple(row) if row is not None else None
+    row = _read_state(_PUBLIC_STATE, {"event_id": event_id})
+    return (*row, *_uncommitted(event_id)) if row is not None else None
 
 
 def get_public_feed_by_id(actor: Actor, event_id: int, language: str) -> Feed:
@@ -329,24 +346,29 @@ def public_feed(actor: Actor, event: Event, language: str) -> bytes:
 
 # -- one session --------------------------------------------------------------------------------
 
+# Its own row, not the event's programme_version: a change elsewhere in the programme leaves
+# a one-session feed cached. The event's updated_at moves with any change of the event row.
 _SESSION_STATE = (
     select(
         Event.published,
         Event.updated_at,
         Session.updated_at,
         Session.sequence,
-        Session.room_id,  # halls are named by id: no service renames a hall
+        Session.room_id,
+        Room.name,  # the feed's LOCATION: a renamed hall is a new feed
+        Session.event_id,
     )
     .select_from(Session)
     .join(Event, Event.id == Session.event_id)
+    .outerjoin(Room, Room.id == Session.room_id)
     .where(Session.id == bindparam("session_id"))
 )
 
 
 def session_state(session_id: int) -> tuple[Any, ...] | None:
     """What a one-session feed depends on, in one query (None: no such session)."""
-    row = db.session.execute(_SESSION_STATE, {"session_id": session_id}).one_or_none()
-    return tuple(row) if row is not None else None
+    row = _read_state(_SESSION_STATE, {"session_id": session_id})
+    return (*row, *_uncommitted(row[-1])) if row is not None else None
 
 
 def get_session_feed_by_id(actor: Actor, session_id: int, language: str) -> Feed:
@@ -422,7 +444,7 @@ def personal_state(token: str) -> tuple[int, str, tuple[Any, ...]] | None:
     if not token or len(token) > 200:
         return None
     token_digest = access.digest(token)
-    row = db.session.execute(_PERSONAL_STATE, {"digest": token_digest}).one_or_none()
+    row = _read_state(_PERSONAL_STATE, {"digest": token_digest})
     if row is None or not hmac.compare_digest(row[1], token):
         return None
     # The token is in every join link: a rotated token is a different feed.

@@ -13,7 +13,7 @@ from calendars.build import session_uid
 from eventhub.errors import NotFound
 from eventhub.extensions import db
 from eventhub.models import VideoRoom
-from eventhub.services import agenda, feeds, participants, switching
+from eventhub.services import agenda, feeds, participants, provisioning, switching
 from eventhub.services import events as event_service
 from eventhub.services import sessions as session_service
 from integrations.base import RoomRequest
@@ -280,13 +280,15 @@ def _cancel(w):
 
 
 def _switch(w):
-    """Change: switch."""
+    """Change: switch (and the background job's room, ready: a version bump of its own)."""
     switching.switch_session(w["sessions"][0], "online", actor=w["organizer"])
+    assert provisioning.dispatcher().wait(30)
 
 
 def _switch_event(w):
-    """Change: switch event."""
+    """Change: switch event (and the background jobs' rooms)."""
     switching.switch_event(w["event"], "online", actor=w["organizer"])
+    assert provisioning.dispatcher().wait(30)
 
 
 def _title(w):

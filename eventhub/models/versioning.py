@@ -1,0 +1,159 @@
+"""``events.programme_version``: one counter that moves whenever an event's feeds may change.
+
+A ``before_flush`` hook on ``db.session`` collects the events whose programme the flush
+touches and bumps their counter with one atomic ``UPDATE events SET programme_version =
+programme_version + 1`` in the same transaction, so the bump commits (or rolls back) with the
+change itself, and two concurrent transactions never lose one. The calendar feeds
+(:mod:`eventhub.services.feeds`) read the counter with a primary-key lookup instead of an
+aggregate over the event's sessions.
+
+What bumps the event's counter:
+
+- a Session of the event added, deleted, or with any column changed;
+- a Room (hall) of the event deleted or renamed;
+- any column of the Event itself (they are all feed-visible: ``updated_at`` is the
+  feed's DTSTAMP), and its ``sessions``/``rooms`` collections (delete-orphan removals).
+
+A VideoRoom's changes do not count: no feed shows a room's state (a personal feed's join link
+is EventHub's own and depends on the session's mode), and a whole event going online would
+otherwise make every 1,000-session feed rebuild once per room that becomes ready.
+
+Only ORM unit-of-work changes are seen: a bulk ``update(Session)``/``delete(Session)`` executed
+directly bypasses the hook and must bump the counter itself (:func:`bump`). No service does so
+today (provisioning's bulk updates touch VideoRoom leases only).
+
+The hook is registered once per process at import of :mod:`eventhub.models` (every app shares
+the scoped ``db.session``), so no code path can forget it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect, select, update
+
+from ..extensions import db
+from .events import Event, Room
+from .sessions import Session
+
+#: session.info keys: ids of the events bumped in the current (outermost) transaction, not yet
+#: committed; and of those already bumped since the last savepoint ended (bumped once only).
+BUMPED = "eventhub.programme_bumped"
+DONE = "eventhub.programme_bumped_once"
+EVENT_COLLECTIONS = ("sessions", "rooms")
+
+
+def _columns_changed(obj: Any, names: Iterable[str] | None = None) -> bool:
+    """True if a column attribute (``names``, default all) has a net change in this flush."""
+    state = inspect(obj)
+    attrs = state.mapper.column_attrs
+    keys = names if names is not None else [a.key for a in attrs]
+    return any(state.attrs[key].history.has_changes() for key in keys)
+
+
+def _session_event(event_session: Session) -> tuple[int | None, int | None]:
+    """(event id, None) of a Session, or (None, None) when its event is new in this flush."""
+    if event_session.event_id is not None:
+        return event_session.event_id, None
+    parent = event_session.event
+    return (parent.id if parent is not None else None), None
+
+
+def _targets(session: Any) -> tuple[set[int], set[int]]:
+    """Event ids, and session ids whose event is to be bumped, for the pending flush."""
+    event_ids: set[int] = set()
+    session_ids: set[int] = set()
+
+    def add(target: tuple[int | None, int | None]) -> None:
+        event_id, session_id = target
+        if event_id is not None:
+            event_ids.add(event_id)
+        elif session_id is not None:
+            session_ids.add(session_id)
+
+    for obj in session.new:
+        if isinstance(obj, Session):
+            add(_session_event(obj))
+    for obj in session.deleted:
+        if isinstance(obj, Session):
+            add(_session_event(obj))
+        elif isinstance(obj, Room):
+            add((obj.event_id, None))
+    for obj in session.dirty:
+        if isinstance(obj, Session):
+            if _columns_changed(obj):
+                add(_session_event(obj))
+                # A session moved to another event changes the old event's programme too.
+                old = inspect(obj).attrs.event_id.history.deleted
+                for event_id in old or ():
+                    add((event_id, None))
+        elif isinstance(obj, Room):
+            if _columns_changed(obj, ("name", "event_id")):
+                add((obj.event_id, None))
+        elif isinstance(obj, Event) and obj.id is not None and obj not in session.deleted:
+            state = inspect(obj)
+            if _columns_changed(obj, [a.key for a in state.mapper.column_attrs
+                                      if a.key != "programme_version"]) or any(
+                    state.attrs[name].history.has_changes() for name in EVENT_COLLECTIONS):
+                add((obj.id, None))
+    return event_ids, session_ids
+
+
+def bump(session: Any, event_ids: Iterable[int] = (), session_ids: Iterable[int] = ()) -> None:
+    """Atomically bump ``programme_version`` of these events (and of these sessions' events).
+
+    One UPDATE computed in SQL (``programme_version + 1``), never from a value read earlier;
+    once per event and transaction (a transaction that flushes twice commits one new version).
+    ``updated_at`` is kept as it is: the counter is bookkeeping, not a change of the event.
+    """
+    targets = set(event_ids)
+    if session_ids:
+        targets.update(session.execute(
+            select(Session.event_id).where(Session.id.in_(sorted(set(session_ids))))).scalars())
+    done = session.info.setdefault(DONE, set())
+    targets -= done
+    if not targets:
+        return
+    table = Event.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id.in_(sorted(targets)))
+        .values(programme_version=table.c.programme_version + 1,
+                updated_at=table.c.updated_at)  # no onupdate: the event itself is unchanged
+    )
+    done.update(targets)
+    session.info.setdefault(BUMPED, set()).update(targets)
+    # The in-memory Events hold the old value: read the new one on next access.
+    for event_id in targets:
+        obj = session.identity_map.get(session.identity_key(Event, event_id))
+        if obj is not None:
+            session.expire(obj, ["programme_version"])
+
+
+def bumped_in_transaction(session: Any) -> set[int]:
+    """Ids of the events this session has bumped and not yet committed or rolled back."""
+    return session.info.get(BUMPED, set())
+
+
+def _before_flush(session: Any, _context: Any, _instances: Any) -> None:
+    event_ids, session_ids = _targets(session)
+    bump(session, event_ids, session_ids)
+
+
+def _end_transaction(session: Any, transaction: Any) -> None:
+    """A transaction ended. A savepoint's end (perhaps a rollback of its bump) re-arms the
+    bump; the outermost one's (commit or rollback) settles everything."""
+    if transaction.parent is None:
+        session.info.pop(BUMPED, None)
+        session.info.pop(DONE, None)
+    elif transaction.nested:  # not the flush's own subtransaction
+        session.info.pop(DONE, None)
+
+
+def register() -> None:
+    """Hook ``db.session`` (idempotent: once per process, whatever the number of apps)."""
+    if not sa_event.contains(db.session, "before_flush", _before_flush):
+        sa_event.listen(db.session, "before_flush", _before_flush)
+        sa_event.listen(db.session, "after_transaction_end", _end_transaction)
