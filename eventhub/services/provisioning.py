@@ -310,8 +310,9 @@ class _MovedOn(Exception):
 
 
 def _try_provider(name: str, req: RoomRequest, room_id: int,
-                  generation: int) -> tuple[Room | None, str]:
-    """Create the room on one provider with retries; the room, or None and the last error.
+                  generation: int) -> tuple[Room | None, str, bool]:
+    """Create the room on one provider with retries: the room, or None and the last error;
+    and whether an answer was lost (the provider may have made a room all the same).
 
     Retryable faults (5xx, 429, timeouts, resets, malformed bodies) are retried up to
     ``PROVISIONING_ATTEMPTS`` times; permanent ones (400, 401, not configured) are not.
@@ -319,12 +320,14 @@ def _try_provider(name: str, req: RoomRequest, room_id: int,
     attempts = current_app.config["PROVISIONING_ATTEMPTS"]
     base = current_app.config["PROVISIONING_BACKOFF"]
     error = ""
+    in_doubt = False
     for attempt in range(1, attempts + 1):
         if not _renew_lease(room_id, generation):
             raise _MovedOn
         try:
-            return provider(name).create_room(req), ""
+            return provider(name).create_room(req), "", in_doubt
         except ProviderUnavailable as exc:
+            in_doubt = in_doubt or exc.in_doubt
             error = _readable(name, exc)
             if attempt == attempts or (exc.retry_after or 0) > MAX_RETRY_AFTER:
                 break
@@ -337,8 +340,8 @@ def _try_provider(name: str, req: RoomRequest, room_id: int,
                      name, req.key, attempt, delay)
             time.sleep(delay)
         except ProviderError as exc:  # rejected, not configured: retrying will not help
-            return None, _readable(name, exc)
-    return None, error
+            return None, _readable(name, exc), in_doubt
+    return None, error, in_doubt
 
 
 def _current(room_id: int, generation: int) -> VideoRoom | None:
@@ -368,15 +371,18 @@ def provision_room(room_id: int) -> None:
     names = [room.provider] + ([fallback] if fallback and fallback != room.provider else [])
     attempts = 0
     errors: list[str] = []
+    doubtful: list[str] = []  # providers whose lost answers may have made a room
     db.session.commit()  # no transaction stays open while the provider is called
     for name in names:
         try:
-            created, error = _try_provider(name, req, room_id, generation)
+            created, error, in_doubt = _try_provider(name, req, room_id, generation)
         except _MovedOn:
             log.info("room %s moved on while provisioning; stopping", room_id)
             return
         attempts += 1
         if created is None:
+            if in_doubt:
+                doubtful.append(name)
             errors.append(error)
             log.warning("provisioning room %s on %s failed: %s", room_id, name, error)
             continue
@@ -394,6 +400,8 @@ def provision_room(room_id: int) -> None:
         room.attempts += attempts
         db.session.commit()
         log.info("room %s ready on %s", room_id, created.provider)
+        for name in doubtful:  # one provider room per session: not one here and one there
+            _submit(sweep_room, name, req)
         return
     room = _current(room_id, generation)
     if room is not None:
@@ -402,6 +410,22 @@ def provision_room(room_id: int) -> None:
         room.attempts += attempts
         db.session.commit()
         log.warning("room %s failed: %s", room_id, room.last_error)
+
+
+@job
+def sweep_room(name: str, req: RoomRequest) -> None:
+    """Delete the room a provider may have made for ``req`` although its answer was lost.
+
+    Called once the session's room is ready on another (the fallback) provider. The create is
+    idempotent on the key, so it finds that room (or makes one, deleted at once) to delete.
+    """
+    try:
+        found = _with_retries(name, lambda: provider(name).create_room(req))
+        _with_retries(name, lambda: provider(name).delete_room(found))
+        log.info("deleted the %s room %s left by a lost answer", name, req.key)
+    except ProviderError as exc:
+        log.warning("could not delete the %s room %s left by a lost answer: %s",
+                    name, req.key, exc.message)
 
 
 def _with_retries(name: str, call: Any) -> Any:

@@ -164,3 +164,30 @@ def test_switching_again_retries_a_failed_room(sandbox, create_event, create_ses
     assert (room.state, room.last_error, room.generation) == ("ready", None, generation)
     assert event_session.sequence == sequence
     assert sandbox.created("whereby") == 1
+
+
+def test_a_room_made_behind_a_lost_answer_is_deleted_after_the_fallback(
+        app, sandbox, create_event, create_session, organizer):
+    """Daily creates the room but its answers are lost (the client times out); Whereby takes
+    over; the room Daily made is then deleted: one provider room for the session in all."""
+    from eventhub.services import providers
+
+    app.config["PROVIDER_TIMEOUT"] = (2.0, 0.5)
+    app.config["PROVISIONING_ATTEMPTS"] = 2
+    providers.reset_clients(app)
+    sandbox.faults.latency("daily", 1.0, times=2, method="POST", path="/rooms")
+    event_session = provision(create_event, create_session, organizer, "daily", "whereby")
+    room = room_of(event_session)
+    assert room.state == "ready" and room.provider == "whereby"
+    wait_jobs()
+    assert sandbox.created("daily") == 1  # the lost answers did make a room ...
+    assert len(sandbox.rooms("daily")) == 0  # ... which is gone again
+    assert len(sandbox.rooms("whereby")) == 1
+
+
+def test_no_sweep_when_no_answer_was_lost(sandbox, create_event, create_session, organizer):
+    """A 503 made no room: nothing to delete at the failed provider."""
+    sandbox.faults.status("daily", 503, times=50, method="POST", path="/rooms")
+    provision(create_event, create_session, organizer, "daily", "whereby")
+    wait_jobs()
+    assert not [r for r in sandbox.received("daily") if r.method == "DELETE"]
