@@ -33,8 +33,8 @@ class VideoRoom(db.Model):
     provider: Mapped[str] = mapped_column(String(40))
     external_id: Mapped[str | None] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    # A new generation (and so a new provider key) each time the room is made anew after a
-    # deletion, so a late delete of the old room can never hit the new one.
+    # A new generation (and so a new provider key, services.provisioning.room_key) each time
+    # the room is made anew after a deletion: a late delete of the old room can't hit the new.
     generation: Mapped[int] = mapped_column(default=1)
     attempts: Mapped[int] = mapped_column(default=0)
     # The worker provisioning the room holds it until `lease_until`: two workers never call the
@@ -47,11 +47,6 @@ class VideoRoom(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     session: Mapped[Session] = relationship(back_populates="video_room")
-
-    @property
-    def key(self) -> str:
-        """The provider-side idempotency key: stable for this session and generation."""
-        return f"eventhub-s{self.session_id}-g{self.generation}"
 
     def __repr__(self) -> str:
         return f"<VideoRoom {self.id} {self.provider} {self.state}>"

@@ -13,6 +13,8 @@ Jobs run on a bounded thread pool in the web process, or on RQ workers when ``RE
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import random
 import threading
@@ -230,12 +232,22 @@ def discard_releases() -> None:
 # -- jobs -------------------------------------------------------------------------------------
 
 
+def room_key(room: VideoRoom) -> str:
+    """The provider-side idempotency key: stable for the session and generation, and tagged
+    with an HMAC under this installation's SECRET_KEY, so a room name (Jitsi without JWT) can't
+    be guessed from a session id and two installations never meet in the same room."""
+    base = f"s{room.session_id}-g{room.generation}"
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    tag = hmac.new(secret, base.encode(), hashlib.sha256).hexdigest()[:16]
+    return f"eventhub-{base}-{tag}"
+
+
 def room_request(room: VideoRoom) -> RoomRequest:
     """What the provider is asked for, derived from the room's session."""
     event_session = room.session
     event = event_session.event
     return RoomRequest(
-        key=room.key,
+        key=room_key(room),
         title=pick_text(event_session.title, "en"),
         starts_at=event_session.starts_at,
         ends_at=event_session.ends_at,
@@ -357,8 +369,8 @@ def provision_room(room_id: int) -> None:
     """Create the provider room of a pending VideoRoom; end ``ready`` or ``failed``.
 
     Exactly one provider room per session and generation: the lease keeps other workers
-    out, the key (``eventhub-s<session>-g<generation>``) makes every create idempotent at the
-    provider, and a room created for a generation the session has left is deleted again.
+    out, the key (:func:`room_key`) makes every create idempotent at the provider, and a room
+    created for a generation the session has left is deleted again.
     A crash after the provider answered leaves the room ``pending``; :func:`recover` runs
     this again and the same key finds the same provider room.
     """

@@ -232,3 +232,20 @@ def test_run_job_without_app_context_uses_the_worker_app(app, monkeypatch, sandb
     worker.start()  # a new thread has no app context
     worker.join(10)
     assert room_of(event_session).state == "ready"
+
+
+def test_room_keys_are_stable_but_not_guessable(app, create_event, create_session):
+    """The same session and generation give the same key; another SECRET_KEY another one, so
+    a Jitsi room without JWT cannot be found from a session id, nor shared between installs."""
+    from eventhub.models import VideoRoom
+
+    event_session = create_session(create_event())
+    room = VideoRoom(session_id=event_session.id, generation=1, provider="jitsi")
+    first = provisioning.room_key(room)
+    assert first == provisioning.room_key(room)
+    assert first.startswith(f"eventhub-s{event_session.id}-g1-") and len(first) > 30
+    room.generation = 2
+    assert provisioning.room_key(room) != first
+    room.generation = 1
+    app.config["SECRET_KEY"] = "another installation"
+    assert provisioning.room_key(room) != first

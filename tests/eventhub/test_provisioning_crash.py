@@ -32,7 +32,8 @@ from eventhub.models import Event, Session, User
 from eventhub.services import switching
 
 uri, providers, count = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
-app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "crash-test",
+# The restarted app's SECRET_KEY, as on a real restart: the provider keys depend on it.
+app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "test-secret-key",
                   "PROVIDERS": providers, "PROVISIONING_BACKOFF": 0.01,
                   "PROVIDER_TIMEOUT": [2.0, 5.0]})
 with app.app_context():
