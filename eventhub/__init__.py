@@ -71,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     _register_errors(app)
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.after_request(_referrer_policy)
     _log_providers(app)
     return app
 
@@ -90,7 +91,16 @@ def _bounded_int_routes(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntegerConverter
 
 
+def _referrer_policy(response):
+    """Personal pages carry a token in their URL: never send it to another site as Referer."""
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 def _configure_logging(app: Flask) -> None:
+    from . import redaction
+
+    redaction.install()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")

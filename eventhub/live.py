@@ -159,7 +159,7 @@ class LiveNamespace(Namespace):
             self.connections.pop(request.sid, None)
         self.presence.remove(request.sid)
 
-    def on_subscribe(self, data: Any) -> dict[str, Any]:
+    def on_subscribe(self, data: Any = None) -> dict[str, Any]:
         """Join an event's room; the ack carries a snapshot so a reconnecting client is current.
 
         A participant's ack says per session of their event whether their join link is open
@@ -194,7 +194,7 @@ class LiveNamespace(Namespace):
             ack["presence"] = {"event_id": event.id, "clients": clients}
         return ack
 
-    def on_session_switch(self, data: Any) -> dict[str, Any]:
+    def on_session_switch(self, data: Any = None) -> dict[str, Any]:
         """A moderator moves a session online, hybrid or in person."""
         body = validate(LiveSwitch, _object(data))
         actor = self.actor()
@@ -202,7 +202,7 @@ class LiveNamespace(Namespace):
         switching.switch_session(event_session, body.mode, body.provider, actor=actor)
         return session_to_dict(event_session)
 
-    def on_session_status(self, data: Any) -> dict[str, Any]:
+    def on_session_status(self, data: Any = None) -> dict[str, Any]:
         """A moderator goes live, pauses, ends, delays or cancels a session."""
         body = validate(LiveStatus, _object(data))
         actor = self.actor()

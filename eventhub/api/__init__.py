@@ -67,9 +67,23 @@ def authenticate() -> None:
     g.token = token.strip()
 
 
+def body_bytes() -> bytes:
+    """The request body, or 413 when it is over MAX_CONTENT_LENGTH.
+
+    A body announced by Content-Length is refused before reading (``authenticate``); a chunked
+    one is read by werkzeug up to the limit and no further, so reaching the limit means more
+    was sent.
+    """
+    raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(raw) >= limit:
+        raise TooLarge(f"the request body is over {limit // 1024} KiB")
+    return raw
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
     """The JSON body validated against ``model``: 400 if malformed, 422 naming bad fields."""
-    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: werkzeug raises 413 here
+    raw = body_bytes()
     if not raw.strip():
         raise BadRequest("a JSON body is required")
     try:

@@ -7,7 +7,7 @@ from flask import request
 from ..models import Event
 from ..services import importing
 from ..services.common import get_or_404
-from . import actor, endpoint
+from . import actor, body_bytes, endpoint
 from .schemas import Out
 
 
@@ -38,6 +38,6 @@ def import_programme(event_id: int):
     event = get_or_404(Event, event_id, "event")
     # Not the JSON body parsing of `endpoint`: the body is the file itself (already limited
     # to MAX_CONTENT_LENGTH by the blueprint's before_request).
-    data = request.get_data(cache=False)
+    data = body_bytes()
     report = importing.import_programme(actor(), event, data, request.args.get("lang", "en"))
     return report.to_dict()

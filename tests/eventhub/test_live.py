@@ -270,3 +270,10 @@ def test_deleting_a_session_tells_subscribers(sio, world, client):
     assert gone == {"session_id": world["second"], "event_id": world["event"]}
     assert not [p for p in watcher.received("session.updated")
                 if p["session_id"] == world["second"]]
+
+
+@pytest.mark.parametrize("event", ["subscribe", "session.switch", "session.status"])
+def test_an_event_without_a_payload_is_a_bad_request(sio, world, event):
+    client = sio(world["organizer"])
+    ack = client.sio.call(event, namespace="/live", timeout=10)
+    assert ack["error"]["code"] == "bad_request"
