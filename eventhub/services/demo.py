@@ -76,6 +76,15 @@ HALLS = [
 ]  # fmt: skip
 
 
+# Tracks as the bilingual programme names them (data, shown as entered, like the halls).
+TRACKS = {
+    "plenary": "Пленум / Plenum", "economy": "Экономика / Wirtschaft",
+    "culture": "Культура / Kultur", "youth": "Молодёжь / Jugend", "press": "Пресса / Presse",
+    "civil-society": "Общество / Gesellschaft", "health": "Здоровье / Gesundheit",
+    "ecology": "Экология / Ökologie",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Slot:
     """One session of the demo programme: day (0-2), start, minutes, hall index, track, titles."""
@@ -91,74 +100,74 @@ class Slot:
 
 
 PROGRAMME = [
-    Slot(0, "10:00", 90, 0, "plenary", "Открытие конференции: приветствие глав городов",
+    Slot(0, "10:00", 90, 0, TRACKS["plenary"], "Открытие конференции: приветствие глав городов",
          "Eröffnung der Konferenz: Grußworte der Oberbürgermeister",
          "Opening: welcome by the mayors"),
-    Slot(0, "12:00", 60, 0, "plenary", "Пленарное заседание: 30 лет партнёрства городов",
+    Slot(0, "12:00", 60, 0, TRACKS["plenary"], "Пленарное заседание: 30 лет партнёрства городов",
          "Plenum: 30 Jahre Städtepartnerschaften", "Plenary: 30 years of city partnerships"),
-    Slot(0, "14:00", 90, 1, "economy", "Малый и средний бизнес в городах-партнёрах",
+    Slot(0, "14:00", 90, 1, TRACKS["economy"], "Малый и средний бизнес в городах-партнёрах",
          "Mittelstand in den Partnerstädten", "Small and medium business in twin cities"),
-    Slot(0, "14:00", 90, 2, "culture", "Культурный обмен и музеи",
+    Slot(0, "14:00", 90, 2, TRACKS["culture"], "Культурный обмен и музеи",
          "Kulturaustausch und Museen", "Cultural exchange and museums"),
-    Slot(0, "14:00", 90, 3, "youth", "Молодёжные обмены: школы и университеты",
+    Slot(0, "14:00", 90, 3, TRACKS["youth"], "Молодёжные обмены: школы и университеты",
          "Jugendaustausch: Schulen und Hochschulen", "Youth exchange: schools and universities"),
-    Slot(0, "16:00", 90, 1, "economy", "Энергоэффективность городского хозяйства",
+    Slot(0, "16:00", 90, 1, TRACKS["economy"], "Энергоэффективность городского хозяйства",
          "Energieeffizienz in der Stadtwirtschaft", "Energy efficiency in municipal services"),
-    Slot(0, "16:00", 90, 2, "culture", "Города-побратимы в литературе, музыке; театре",
+    Slot(0, "16:00", 90, 2, TRACKS["culture"], "Города-побратимы в литературе, музыке; театре",
          "Partnerstädte in Literatur, Musik; Theater", "Twin cities in literature, music; theatre"),
-    Slot(0, "16:00", 60, 4, "press", "Пресс-подход глав делегаций",
+    Slot(0, "16:00", 60, 4, TRACKS["press"], "Пресс-подход глав делегаций",
          "Pressegespräch der Delegationsleiter", "Press briefing of the delegation heads"),
-    Slot(0, "18:00", 60, 3, "civil-society", "Гражданское общество и НКО",
+    Slot(0, "18:00", 60, 3, TRACKS["civil-society"], "Гражданское общество и НКО",
          "Zivilgesellschaft und NGOs", "Civil society and NGOs"),
-    Slot(0, "18:00", 60, 1, "health", "Здравоохранение: обмен опытом клиник",
+    Slot(0, "18:00", 60, 1, TRACKS["health"], "Здравоохранение: обмен опытом клиник",
          "Gesundheitswesen: Erfahrungsaustausch der Kliniken",
          "Healthcare: hospitals sharing experience"),
-    Slot(1, "09:30", 90, 0, "plenary", "Цифровой город: электронные услуги для граждан",
+    Slot(1, "09:30", 90, 0, TRACKS["plenary"], "Цифровой город: электронные услуги для граждан",
          "Digitale Stadt: E-Government für Bürger", "Digital city: e-services for citizens"),
-    Slot(1, "11:30", 90, 1, "economy", "Туризм между городами-партнёрами",
+    Slot(1, "11:30", 90, 1, TRACKS["economy"], "Туризм между городами-партнёрами",
          "Tourismus zwischen Partnerstädten", "Tourism between twin cities"),
-    Slot(1, "11:30", 90, 2, "ecology", "Экология: чистые реки и городские парки",
+    Slot(1, "11:30", 90, 2, TRACKS["ecology"], "Экология: чистые реки и городские парки",
          "Ökologie: saubere Flüsse und Stadtparks", "Ecology: clean rivers and city parks"),
-    Slot(1, "11:30", 90, 3, "youth", "Волонтёрство и молодёжные проекты",
+    Slot(1, "11:30", 90, 3, TRACKS["youth"], "Волонтёрство и молодёжные проекты",
          "Freiwilligendienste und Jugendprojekte", "Volunteering and youth projects"),
-    Slot(1, "14:00", 90, 1, "economy", "Инвестиции в муниципальную инфраструктуру",
+    Slot(1, "14:00", 90, 1, TRACKS["economy"], "Инвестиции в муниципальную инфраструктуру",
          "Investitionen in kommunale Infrastruktur", "Investing in municipal infrastructure"),
-    Slot(1, "14:00", 90, 2, "culture", "Языки партнёрства: изучение русского и немецкого",
+    Slot(1, "14:00", 90, 2, TRACKS["culture"], "Языки партнёрства: изучение русского и немецкого",
          "Sprachen der Partnerschaft: Russisch und Deutsch lernen",
          "Languages of partnership: learning Russian and German"),
-    Slot(1, "14:00", 90, 3, "health", "Социальная работа и забота о пожилых",
+    Slot(1, "14:00", 90, 3, TRACKS["health"], "Социальная работа и забота о пожилых",
          "Sozialarbeit und Altenpflege", "Social work and care for the elderly"),
-    Slot(1, "16:00", 90, 0, "plenary", "Круглый стол министров",
+    Slot(1, "16:00", 90, 0, TRACKS["plenary"], "Круглый стол министров",
          "Runder Tisch der Minister", "Ministers' round table"),
-    Slot(1, "16:00", 60, 4, "press", "Брифинг для прессы: итоги второго дня",
+    Slot(1, "16:00", 60, 4, TRACKS["press"], "Брифинг для прессы: итоги второго дня",
          "Pressebriefing: Ergebnisse des zweiten Tages", "Press briefing: day two results"),
-    Slot(1, "18:00", 60, 1, "ecology", "Городской транспорт и велосипед",
+    Slot(1, "18:00", 60, 1, TRACKS["ecology"], "Городской транспорт и велосипед",
          "Stadtverkehr und Radverkehr", "Urban transport and cycling"),
-    Slot(1, "18:00", 60, 2, "culture", "История городов-побратимов: архивы и память",
+    Slot(1, "18:00", 60, 2, TRACKS["culture"], "История городов-побратимов: архивы и память",
          "Geschichte der Partnerstädte: Archive und Erinnerung",
          "History of twin cities: archives and memory"),
-    Slot(2, "09:30", 90, 1, "economy", "Профессиональное образование по дуальной системе",
+    Slot(2, "09:30", 90, 1, TRACKS["economy"], "Профессиональное образование по дуальной системе",
          "Duale Berufsausbildung", "Dual vocational training"),
-    Slot(2, "09:30", 90, 2, "ecology", "Отходы и вторичная переработка",
+    Slot(2, "09:30", 90, 2, TRACKS["ecology"], "Отходы и вторичная переработка",
          "Abfallwirtschaft und Recycling", "Waste management and recycling"),
-    Slot(2, "09:30", 90, 3, "civil-society", "Спортивные связи городов",
+    Slot(2, "09:30", 90, 3, TRACKS["civil-society"], "Спортивные связи городов",
          "Sportbeziehungen der Städte", "Sports ties between cities"),
-    Slot(2, "11:30", 90, 0, "plenary", "Муниципальное управление: лучшие практики",
+    Slot(2, "11:30", 90, 0, TRACKS["plenary"], "Муниципальное управление: лучшие практики",
          "Kommunalverwaltung: bewährte Verfahren", "Municipal governance: best practice"),
-    Slot(2, "13:30", 60, 1, "youth", "Студенческие стипендии и стажировки",
+    Slot(2, "13:30", 60, 1, TRACKS["youth"], "Студенческие стипендии и стажировки",
          "Stipendien und Praktika für Studierende", "Student grants and internships"),
-    Slot(2, "13:30", 60, 2, "health", "Медицинское образование и обмен врачами",
+    Slot(2, "13:30", 60, 2, TRACKS["health"], "Медицинское образование и обмен врачами",
          "Medizinische Ausbildung und Ärzteaustausch",
          "Medical education and doctor exchange"),
-    Slot(2, "13:30", 60, 3, "culture", "Фестивали городов-партнёров",
+    Slot(2, "13:30", 60, 3, TRACKS["culture"], "Фестивали городов-партнёров",
          "Festivals der Partnerstädte", "Twin city festivals"),
-    Slot(2, "15:00", 60, 4, "press", "Итоговая пресс-конференция",
+    Slot(2, "15:00", 60, 4, TRACKS["press"], "Итоговая пресс-конференция",
          "Abschlusspressekonferenz", "Closing press conference"),
-    Slot(2, "15:00", 90, 1, "economy", "Подписание соглашений о сотрудничестве",
+    Slot(2, "15:00", 90, 1, TRACKS["economy"], "Подписание соглашений о сотрудничестве",
          "Unterzeichnung der Kooperationsvereinbarungen", "Signing of cooperation agreements"),
-    Slot(2, "16:30", 60, 0, "plenary", "Закрытие конференции и резолюция",
+    Slot(2, "16:30", 60, 0, TRACKS["plenary"], "Закрытие конференции и резолюция",
          "Abschluss der Konferenz und Resolution", "Closing of the conference and resolution"),
-    Slot(2, "17:30", 60, 2, "culture", "Концерт молодёжных оркестров",
+    Slot(2, "17:30", 60, 2, TRACKS["culture"], "Концерт молодёжных оркестров",
          "Konzert der Jugendorchester", "Youth orchestras concert"),
 ]
 
@@ -261,7 +270,7 @@ def _show_it_working(organizer: User, event: Event, now: datetime) -> None:
     for event_session in list(event.sessions):
         if event_session.starts_at <= now < event_session.ends_at:
             session_service.set_session_status(organizer, event_session, "live")
-        if event_session.track == "press":
+        if event_session.track == TRACKS["press"]:
             switching.switch_session(event_session, "hybrid", actor=organizer)
 
 

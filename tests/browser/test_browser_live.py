@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
-
-import pytest
 from playwright.sync_api import expect
-
-from eventhub import live
 
 MARK = "window.__eventhubNoReload = true"
 NOT_RELOADED = "window.__eventhubNoReload === true"
@@ -21,11 +16,6 @@ def sign_in(page, email: str, password: str = "secret-pw-1", lang: str = "en") -
     page.locator("#password").fill(password)
     page.locator("main button[type=submit]").click()
     page.wait_for_url("**/console")
-
-
-def browser_session_wired() -> bool:
-    """True once live.py takes a browser's cookie session as its identity (see the report)."""
-    return "session_principal" in inspect.getsource(live)
 
 
 def test_switch_online_updates_programme_and_gives_participant_join_button(site, new_page):
@@ -87,9 +77,6 @@ def test_delay_and_cancel_badges_change_live(site, new_page):
 
 
 def test_console_acts_over_socketio_and_shows_presence(site, new_page):
-    if not browser_session_wired():
-        pytest.skip("live.py's on_connect does not yet read the browser session "
-                    "(eventhub.web.live_auth.session_principal); the console used its forms")
     world = site.world
     moderator = new_page()
     sign_in(moderator, world.moderator)

@@ -156,3 +156,35 @@ def test_invalid_bearer_token_is_401_even_on_public_routes(client, world):
     assert response.status_code == 401
     response = client.get("/api/v1/events", headers={"Authorization": "Basic abc"})
     assert response.status_code == 401
+
+
+ICS = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//EN\r
+BEGIN:VEVENT\r
+UID:imported-1@example.org\r
+DTSTAMP:20300101T000000Z\r
+DTSTART:20300628T150000Z\r
+DTEND:20300628T160000Z\r
+SUMMARY:Imported\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+@pytest.mark.parametrize("who,status", list(zip(ACTORS, (401, 403, 403, 403, 403, 200),
+                                                strict=True)))
+def test_access_matrix_import(client, world, who, status):
+    tokens, ids = world()
+    response = client.post(f"/api/v1/events/{ids['event']}/import", data=ICS,
+                           headers={**bearer(tokens[who]), "Content-Type": "text/calendar"})
+    assert response.status_code == status, response.get_json()
+
+
+@pytest.mark.parametrize("who", ACTORS)
+def test_access_matrix_tokens_need_only_the_account(client, world, create_user, who):
+    tokens, _ = world()
+    create_user("moderator", email="new-mod@example.org", password="secret-pw-1")
+    response = client.post("/api/v1/tokens", headers=bearer(tokens[who]),
+                           json={"email": "new-mod@example.org", "password": "secret-pw-1"})
+    assert response.status_code == 201 and response.get_json()["token"]

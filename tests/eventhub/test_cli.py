@@ -148,6 +148,6 @@ def test_demo_shows_live_and_hybrid_sessions(migrated_app):
         sessions = list(db.session.scalars(select(Session)))
         live = [s for s in sessions if s.status == "live"]
         assert [s.title["en"] for s in live] == ["Opening: welcome by the mayors"]
-        press = [s for s in sessions if s.track == "press"]
+        press = [s for s in sessions if s.track == demo.TRACKS["press"]]
         assert press and all(s.mode == "hybrid" for s in press)
         assert all(s.video_room is not None and s.video_room.state == "ready" for s in press)
