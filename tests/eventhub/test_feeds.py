@@ -442,3 +442,27 @@ def test_last_modified_is_whole_seconds_utc(world):
     assert feed.last_modified.microsecond == 0
     assert feed.last_modified.utcoffset() == timedelta(0)
     assert feed.etag.startswith('"') and len(feed.etag) == 66
+
+
+def test_under_gevent_the_calendar_is_serialized_off_the_event_loop(monkeypatch):
+    """The CPU-bound serialization runs in another OS thread, and gives the same bytes."""
+    import threading
+
+    from calendars.model import FeedCalendar
+    from eventhub.extensions import socketio
+    from eventhub.services import feeds as feed_service
+
+    cal = FeedCalendar(name="Test", timezone="Europe/Moscow")
+    threads = []
+    real = feed_service.build_calendar
+
+    def recording(calendar):
+        threads.append(threading.get_ident())
+        return real(calendar)
+
+    monkeypatch.setattr(feed_service, "build_calendar", recording)
+    plain = feed_service.render(cal)
+    monkeypatch.setattr(socketio, "async_mode", "gevent", raising=False)
+    offloaded = feed_service.render(cal)
+    assert offloaded == plain
+    assert threads[0] == threading.get_ident() and threads[1] != threading.get_ident()
