@@ -73,6 +73,13 @@ class Invalid(DomainError):
     code = "invalid"
 
 
+class RoomUnavailable(DomainError):
+    """The video provider could not give a join or host URL just now (try again)."""
+
+    status = 503
+    code = "room_unavailable"
+
+
 class RateLimited(DomainError):
     """Too many requests."""
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..errors import Conflict, Invalid
 from ..extensions import db
-from ..models import Event, Room, Session
+from ..models import Event, Room
 from . import access
 from .access import Actor
 from .common import apply_changes, check_timezone, commit_unique, get_or_404, paginate
@@ -120,9 +120,3 @@ def create_room(actor: Actor, event: Event, data: dict[str, Any]) -> Room:
     db.session.add(room)
     commit_unique(taken)
     return room
-
-
-def event_has_sessions(event: Event) -> bool:
-    """True if any session belongs to the event."""
-    return db.session.scalar(select(Session.id).where(Session.event_id == event.id).limit(1)) \
-        is not None

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from integrations.base import ProviderError
-
-from ..errors import NotFound
+from ..errors import NotFound, RoomUnavailable
 from ..models import Participant, Session, utcnow
 from . import provisioning
 from .access import find_participant_by_token
@@ -69,7 +67,7 @@ def decide(participant: Participant, event_session: Session,
         return JoinDecision(None, "room_failed")
     try:
         url = provisioning.join_url(room, participant.name, f"participant-{participant.id}")
-    except (provisioning.RoomUnavailable, ProviderError):
+    except RoomUnavailable:
         # BBB, Zoom and Daily are asked for each URL; an outage is a page, not a 500.
         return JoinDecision(None, "room_unavailable")
     return JoinDecision(url, "open")

@@ -40,7 +40,7 @@ from integrations.base import (
 )
 from integrations.registry import PROVIDERS
 
-from ..errors import DomainError
+from ..errors import RoomUnavailable
 from ..extensions import db
 from ..models import VideoRoom, utcnow
 from .common import pick_text
@@ -528,13 +528,6 @@ def recover(*, take_over: bool = False) -> int:
     if ids:
         log.info("recovering %d pending rooms", len(ids))
     return len(ids)
-
-
-class RoomUnavailable(DomainError):
-    """The provider could not give a join or host URL just now (503; try again)."""
-
-    status = 503
-    code = "room_unavailable"
 
 
 def join_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
