@@ -48,7 +48,7 @@ sandbox: $(VENV)/.runtime
 
 ## translations: extract UI strings and merge them into the ru/de/en catalogs (then translate)
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output \
 		--omit-header -o eventhub/translations/messages.pot .
 	$(BIN)/pybabel -q update -i eventhub/translations/messages.pot -d eventhub/translations \
 		-w 100 --ignore-obsolete --no-fuzzy-matching

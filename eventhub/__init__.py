@@ -53,18 +53,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     from . import publish
-    from .services import provisioning
+    from .services import jobs
 
     publish.init_app(app)
-    provisioning.init_app(app)
+    jobs.init_app(app)
 
     _bounded_int_routes(app)
     from . import api, cli, feeds, live, web, webhooks
+    from .web import manage
 
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
     csrf.exempt(webhooks.bp)  # providers sign their webhooks; no cookies involved
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(manage.bp)
     app.register_blueprint(webhooks.bp)
     feeds.init_app(app)
     live.init_app(app)

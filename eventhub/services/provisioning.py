@@ -7,8 +7,8 @@ clicks and restarts find the same provider room), retries retryable faults with 
 backoff and jitter honouring ``Retry-After``, falls back to the event's fallback provider, and
 commits ``ready`` or ``failed`` with a readable error.
 
-Jobs run on a bounded thread pool in the web process, or on RQ workers when ``REDIS_URL`` is set
-(``flask eventhub worker``). Pending rooms left by a crash are taken up by :func:`recover`.
+Jobs run through :mod:`.jobs` (a bounded thread pool in the web process, or RQ workers when
+``REDIS_URL`` is set). Pending rooms left by a crash are taken up by :func:`recover`.
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ import hashlib
 import hmac
 import logging
 import random
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import or_, select, update
 
 from integrations.base import (
@@ -44,6 +41,7 @@ from ..errors import RoomUnavailable
 from ..extensions import db
 from ..models import VideoRoom, utcnow
 from .common import pick_text
+from .jobs import dispatcher, job, submit  # noqa: F401 - dispatcher: callers wait on it
 from .providers import provider, provider_config
 
 log = logging.getLogger(__name__)
@@ -62,152 +60,14 @@ class Release:
     host_data: dict[str, Any]
 
 
-# -- queueing ---------------------------------------------------------------------------------
-
-
-class Dispatcher:
-    """Runs jobs on a bounded thread pool, each in its own app context."""
-
-    def __init__(self, app: Flask, workers: int):
-        self.app = app
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provision")
-        self.futures: set[Future] = set()
-        self.lock = threading.Lock()
-
-    def submit(self, func: Any, *args: Any) -> None:
-        """Run ``func(*args)`` on the pool inside an app context."""
-        with self.lock:  # registered before it can finish, so wait() never misses it
-            future = self.pool.submit(self._run, func, *args)
-            self.futures.add(future)
-        future.add_done_callback(self._done)
-
-    def _done(self, future: Future) -> None:
-        """Forget a finished job."""
-        with self.lock:
-            self.futures.discard(future)
-
-    def _run(self, func: Any, *args: Any) -> None:
-        """One job in its own app context and database session."""
-        with self.app.app_context():
-            run_job(func.__name__, *args)
-
-    def wait(self, timeout: float = 30.0) -> bool:
-        """Block until every submitted job (and any they submitted) is done; for tests/CLI."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                pending = [future for future in self.futures if not future.done()]
-            if not pending:
-                return True
-            try:
-                pending[0].exception(timeout=max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
-                return False
-        return False
-
-    def shutdown(self) -> None:
-        """Stop taking jobs; running ones finish."""
-        self.pool.shutdown(wait=True, cancel_futures=False)
-
-
-def init_app(app: Flask) -> None:
-    """Attach the job runner: a bounded thread pool in this process, or an RQ queue.
-
-    With ``REDIS_URL`` set (and ``PROVISIONING_IN_PROCESS`` not), jobs go to the RQ queue
-    ``RQ_QUEUE`` (default ``eventhub``) that ``flask eventhub worker`` processes.
-    """
-    app.extensions["eventhub.dispatcher"] = Dispatcher(app, app.config["PROVISIONING_WORKERS"])
-    if app.config.get("REDIS_URL") and not app.config.get("PROVISIONING_IN_PROCESS"):
-        import redis
-        import rq
-
-        connection = redis.Redis.from_url(app.config["REDIS_URL"])
-        app.extensions["eventhub.rq"] = rq.Queue(
-            app.config.get("RQ_QUEUE") or "eventhub", connection=connection
-        )
-
-
-#: The jobs a queue may name; RQ stores the name, never a pickled function.
-JOBS: dict[str, Any] = {}
-
-
-def job(func: Any) -> Any:
-    """Register ``func`` as a background job."""
-    JOBS[func.__name__] = func
-    return func
-
-
-def run_job(name: str, *args: Any) -> None:
-    """Run job ``name`` in the current app context, or in a new app when there is none.
-
-    The entry point of every job, thread pool and RQ alike: RQ imports this function by its
-    dotted path, and a plain ``rq worker`` without an app context gets one from
-    :func:`eventhub.create_app`. The database session is removed after each job, so no state
-    leaks from one job into the next on a long-lived worker.
-    """
-    from flask import has_app_context
-
-    if not has_app_context():
-        with _worker_app().app_context():
-            run_job(name, *args)
-            return
-    try:
-        JOBS[name](*args)
-    except Exception:
-        log.exception("background job %s failed", name)
-        db.session.rollback()
-        if current_app.extensions.get("eventhub.rq") is not None and has_rq_job():
-            raise  # RQ records the failure in its failed-job registry
-    finally:
-        db.session.remove()
-
-
-_app_lock = threading.Lock()
-_app: Flask | None = None
-
-
-def _worker_app() -> Flask:
-    """One app per worker process for jobs run outside ``flask eventhub worker``."""
-    global _app
-    with _app_lock:
-        if _app is None:
-            from .. import create_app
-
-            _app = create_app()
-        return _app
-
-
-def has_rq_job() -> bool:
-    """Whether this code runs inside an RQ job."""
-    try:
-        from rq import get_current_job
-    except ImportError:  # pragma: no cover - rq is a pinned dependency
-        return False
-    return get_current_job() is not None
-
-
-def _submit(func: Any, *args: Any) -> None:
-    """Queue a job: to RQ when configured, else to this process's thread pool."""
-    queue = current_app.extensions.get("eventhub.rq")
-    if queue is not None:
-        queue.enqueue(run_job, func.__name__, *args, job_timeout=int(LEASE.total_seconds()))
-    else:
-        current_app.extensions["eventhub.dispatcher"].submit(func, *args)
-
-
-def dispatcher() -> Dispatcher:
-    """The app's thread-pool dispatcher."""
-    return current_app.extensions["eventhub.dispatcher"]
-
-
 def enqueue_provision(room_id: int) -> None:
     """Provision the room in the background (after the caller's commit)."""
-    _submit(provision_room, room_id)
+    submit(provision_room, room_id)
 
 
 def enqueue_update(room_id: int) -> None:
     """Carry a rescheduled session to its provider room in the background."""
-    _submit(update_room, room_id)
+    submit(update_room, room_id)
 
 
 def release_later(room: VideoRoom) -> None:
@@ -221,7 +81,7 @@ def release_later(room: VideoRoom) -> None:
 def flush_releases() -> None:
     """Enqueue the deletions noted by :func:`release_later` (call after the commit)."""
     for release in db.session.info.pop("eventhub.releases", []):
-        _submit(delete_provider_room, release)
+        submit(delete_provider_room, release)
 
 
 def discard_releases() -> None:
@@ -402,7 +262,7 @@ def provision_room(room_id: int) -> None:
         if room is None:
             # The session moved on while the provider worked: don't keep a stray room.
             db.session.rollback()
-            _submit(delete_provider_room, Release(created.provider, created.external_id,
+            submit(delete_provider_room, Release(created.provider, created.external_id,
                                                   created.data, created.host_data))
             return
         room.provider = created.provider
@@ -413,7 +273,7 @@ def provision_room(room_id: int) -> None:
         db.session.commit()
         log.info("room %s ready on %s", room_id, created.provider)
         for name in doubtful:  # one provider room per session: not one here and one there
-            _submit(sweep_room, name, req)
+            submit(sweep_room, name, req)
         return
     room = _current(room_id, generation)
     if room is not None:

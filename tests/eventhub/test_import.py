@@ -11,7 +11,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import func, select
 
 import eventhub.api.imports  # noqa: F401 - registers the route before any app is built
-from eventhub.cli_import import import_programme_command
+from eventhub.cli.importing import import_programme_command
 from eventhub.errors import BadRequest, Forbidden
 from eventhub.extensions import db
 from eventhub.models import Room, Session

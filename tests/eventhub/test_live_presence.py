@@ -9,7 +9,7 @@ import uuid
 import live_support
 import pytest
 
-from eventhub.presence import Presence
+from eventhub.live.presence import Presence
 
 app_config, live_server, sio = live_support.app_config, live_support.live_server, live_support.sio
 

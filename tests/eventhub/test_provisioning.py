@@ -19,7 +19,7 @@ from sqlalchemy import event as sa_event
 from eventhub import create_app
 from eventhub.extensions import db
 from eventhub.models import Session, VideoRoom
-from eventhub.services import provisioning, switching
+from eventhub.services import jobs, provisioning, switching
 from tests.conftest import bearer
 
 #: method and path fragment of each provider's create call, for fault matching.
@@ -130,7 +130,7 @@ def test_two_workers_lease_the_room_once(app, app_config, sandbox, online_sessio
             """One worker of one app."""
             with flask_app.app_context():
                 barrier.wait()
-                provisioning.run_job("provision_room", room_id)
+                jobs.run_job("provision_room", room_id)
 
         threads = [threading.Thread(target=run, args=(a,)) for a in (app, other)]
         for thread in threads:
@@ -227,8 +227,8 @@ def test_run_job_without_app_context_uses_the_worker_app(app, monkeypatch, sandb
     room = VideoRoom(session=event_session, provider="whereby", data={}, host_data={})
     db.session.add(room)
     db.session.commit()
-    monkeypatch.setattr(provisioning, "_app", app)
-    worker = threading.Thread(target=provisioning.run_job, args=("provision_room", room.id))
+    monkeypatch.setattr(jobs, "_app", app)
+    worker = threading.Thread(target=jobs.run_job, args=("provision_room", room.id))
     worker.start()  # a new thread has no app context
     worker.join(10)
     assert room_of(event_session).state == "ready"

@@ -10,9 +10,9 @@ import uuid
 import pytest
 from lifecycle_support import room_of, sandbox_settings
 
+from eventhub.cli.worker import worker
 from eventhub.extensions import db
 from eventhub.services import provisioning, switching
-from eventhub.worker import worker
 
 REDIS_URL = os.environ.get("EVENTHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 from lifecycle_support import read_line, room_of, wait_jobs
 
-from eventhub.sandbox_cli import start_sandbox_for
+from eventhub.cli.sandbox import start_sandbox_for
 from eventhub.services import providers, switching
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ def test_sandbox_command_prints_env_and_serves():
     """The command prints ``export NAME=value`` lines whose URLs answer on 127.0.0.1."""
     proc = subprocess.Popen(
         [sys.executable, "-c",
-         "from eventhub.sandbox_cli import sandbox; sandbox(['--port', '0'])"],
+         "from eventhub.cli.sandbox import sandbox; sandbox(['--port', '0'])"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )

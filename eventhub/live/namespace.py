@@ -31,22 +31,22 @@ from flask_socketio import ConnectionRefusedError, Namespace, join_room
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .api import validate
-from .api.schemas import (
+from ..api import validate
+from ..api.schemas import (
     LiveStatus,
     LiveSubscribe,
     LiveSwitch,
     session_to_dict,
     session_update_payload,
 )
-from .errors import BadRequest, DomainError, Unauthorized
-from .extensions import db, socketio
-from .models import AgendaItem, Participant, Session, User, utcnow
+from ..errors import BadRequest, DomainError, Unauthorized
+from ..extensions import db, socketio
+from ..models import AgendaItem, Participant, Session, User, utcnow
+from ..publish import NAMESPACE, add_listener, event_room
+from ..services import access, joining, switching
+from ..services import events as event_service
+from ..services import sessions as session_service
 from .presence import Presence
-from .publish import NAMESPACE, add_listener, event_room
-from .services import access, joining, switching
-from .services import events as event_service
-from .services import sessions as session_service
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class LiveNamespace(Namespace):
             return found
         if conn.kind is None:
             return None
-        from .web.live_auth import session_principal
+        from ..web.live_auth import session_principal
 
         return session_principal()
 
@@ -138,7 +138,7 @@ class LiveNamespace(Namespace):
                                                         "fields": {}}})
         else:
             # A browser page: the handshake's cookie session says who it is (same origin only).
-            from .web.live_auth import session_principal
+            from ..web.live_auth import session_principal
 
             found = session_principal()
         if found is not None:

@@ -1,7 +1,7 @@
 """``flask eventhub worker``: run background jobs from the RQ queue (scale-out mode).
 
 With ``REDIS_URL`` set, provisioning jobs go to the RQ queue instead of the web process's
-thread pool (:func:`eventhub.services.provisioning.init_app`). A worker runs them one at a
+thread pool (:func:`eventhub.services.jobs.init_app`). A worker runs them one at a
 time, inside this app's context; run several workers for several provider calls in flight.
 """
 
@@ -28,7 +28,7 @@ def worker(burst: bool) -> None:
         )
     from rq import SimpleWorker
 
-    from .services import provisioning
+    from ..services import provisioning
 
     # Rooms whose worker died (lease expired) are queued again; live leases are left alone.
     recovered = provisioning.recover()
@@ -37,7 +37,7 @@ def worker(burst: bool) -> None:
 
     # SimpleWorker runs each job in this process, inside the app context the CLI pushed (a
     # forking worker would share the parent's database connections with its children).
-    # Each job removes its database session when done (provisioning.run_job).
+    # Each job removes its database session when done (jobs.run_job).
     rq_worker = SimpleWorker([queue], connection=queue.connection)
     click.echo(f"worker on queue {queue.name!r}" + (" (burst)" if burst else ""))
     rq_worker.work(burst=burst, logging_level="WARNING")

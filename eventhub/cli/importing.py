@@ -7,9 +7,9 @@ from typing import BinaryIO
 import click
 from flask.cli import with_appcontext
 
-from .errors import DomainError, NotFound
-from .services import importing
-from .services.events import find_event_by_slug
+from ..errors import DomainError, NotFound
+from ..services import importing
+from ..services.events import find_event_by_slug
 
 
 def _fail(error: DomainError) -> None:

@@ -11,12 +11,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from .cli_import import import_programme_command
-from .errors import DomainError
-from .extensions import db, socketio
-from .sandbox_cli import sandbox as sandbox_command
-from .sandbox_cli import start_sandbox_for
-from .services import demo, provisioning, users
+from ..errors import DomainError
+from ..extensions import db, socketio
+from ..services import demo, provisioning, users
+from .importing import import_programme_command
+from .sandbox import sandbox as sandbox_command
+from .sandbox import start_sandbox_for
 from .worker import worker as worker_command
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def seed_demo(start_date, if_empty: bool) -> None:
     """Load the founding conference and print the demo accounts."""
     from sqlalchemy import select
 
-    from .models import Event
+    from ..models import Event
 
     if if_empty and db.session.scalar(select(Event.id).limit(1)) is not None:
         click.echo("the database has events already: demo not loaded")

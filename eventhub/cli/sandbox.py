@@ -14,7 +14,7 @@ from flask import Flask
 
 from integrations.sandbox import Sandbox
 
-from .services.providers import reset_clients
+from ..services.providers import reset_clients
 
 log = logging.getLogger(__name__)
 
