@@ -8,7 +8,16 @@ from .participants import (
     AgendaItem,
     Participant,
 )
-from .sessions import STATUSES, Session, session_moderators, session_speakers
+from .sessions import (
+    FINISHED,
+    STATUSES,
+    VIDEO_MODES,
+    Mode,
+    Session,
+    Status,
+    session_moderators,
+    session_speakers,
+)
 from .types import utcnow
 from .users import USER_ROLES, ApiToken, User
 from .versioning import register as _register_versioning
@@ -17,7 +26,8 @@ from .video_rooms import ROOM_STATES, VideoRoom
 _register_versioning()  # once per process: every app shares db.session
 
 __all__ = [
-    "ATTENDANCE", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES", "STATUSES",
-    "USER_ROLES", "AgendaItem", "ApiToken", "Event", "Participant", "Room", "Session", "User",
-    "VideoRoom", "session_moderators", "session_speakers", "utcnow",
+    "ATTENDANCE", "FINISHED", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES",
+    "STATUSES", "USER_ROLES", "VIDEO_MODES", "AgendaItem", "ApiToken", "Event", "Mode",
+    "Participant", "Room", "Session", "Status", "User", "VideoRoom", "session_moderators",
+    "session_speakers", "utcnow",
 ]  # fmt: skip

@@ -9,13 +9,13 @@ from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .sessions import MODES, Mode  # noqa: F401 - MODES re-exported
 from .types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from .participants import Participant
     from .sessions import Session
 
-MODES = ("in_person", "hybrid", "online")
 
 
 class Event(db.Model):
@@ -31,7 +31,7 @@ class Event(db.Model):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     venue: Mapped[str] = mapped_column(String(300), default="")
-    mode: Mapped[str] = mapped_column(String(20), default="in_person")
+    mode: Mapped[str] = mapped_column(String(20), default=Mode.IN_PERSON)
     default_provider: Mapped[str] = mapped_column(String(40), default="jitsi")
     fallback_provider: Mapped[str | None] = mapped_column(String(40))
     join_window_minutes: Mapped[int] = mapped_column(default=15)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Column, ForeignKey, String, Table
@@ -17,7 +18,33 @@ if TYPE_CHECKING:
     from .users import User
     from .video_rooms import VideoRoom
 
-STATUSES = ("scheduled", "live", "paused", "delayed", "ended", "cancelled")
+
+
+class Status(StrEnum):
+    """Where a session stands in time (DESIGN.md's status machine)."""
+
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    PAUSED = "paused"
+    DELAYED = "delayed"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class Mode(StrEnum):
+    """Where a session (or a whole event) takes place."""
+
+    IN_PERSON = "in_person"
+    HYBRID = "hybrid"
+    ONLINE = "online"
+
+
+STATUSES = tuple(Status)
+MODES = tuple(Mode)
+#: Statuses a session does not leave by the clock: no switch, no "go live", no new room.
+FINISHED = frozenset({Status.ENDED, Status.CANCELLED})
+#: Modes that need a video room.
+VIDEO_MODES = frozenset({Mode.ONLINE, Mode.HYBRID})
 
 session_moderators = Table(
     "session_moderators",
@@ -63,6 +90,30 @@ class Session(db.Model):
     video_room: Mapped[VideoRoom | None] = relationship(
         back_populates="session", cascade="all, delete-orphan", uselist=False
     )
+
+    @property
+    def expected_starts_at(self) -> datetime:
+        """When the session is expected to start: as planned, plus any announced delay."""
+        return self.starts_at + timedelta(minutes=self.delay_minutes or 0)
+
+    @property
+    def expected_ends_at(self) -> datetime:
+        """When the session is expected to end: as planned, plus any announced delay."""
+        return self.ends_at + timedelta(minutes=self.delay_minutes or 0)
+
+    @property
+    def is_finished(self) -> bool:
+        """Ended or cancelled."""
+        return self.status in FINISHED
+
+    def is_over(self, now: datetime) -> bool:
+        """Finished, or its expected end has passed: shown as past, never switched again."""
+        return self.is_finished or self.expected_ends_at <= now
+
+    @property
+    def has_video(self) -> bool:
+        """Online or hybrid: the session needs a video room."""
+        return self.mode in VIDEO_MODES
 
     def __repr__(self) -> str:
         return f"<Session {self.id} {self.status} {self.mode}>"

@@ -58,11 +58,13 @@ def manage_menu() -> dict[str, Any]:
 
 
 # Each area's routes (imported for their side effect of registering on ``bp``).
-from . import events  # noqa: E402,F401
-from . import rooms  # noqa: E402,F401
-from . import programme  # noqa: E402,F401
-from . import participants  # noqa: E402,F401
-from . import users  # noqa: E402,F401
-from . import invitations  # noqa: E402,F401
-from . import outbox  # noqa: E402,F401
-from . import attendance  # noqa: E402,F401
+from . import (  # noqa: E402
+    attendance,  # noqa: F401
+    events,  # noqa: F401
+    invitations,  # noqa: F401
+    outbox,  # noqa: F401
+    participants,  # noqa: F401
+    programme,  # noqa: F401
+    rooms,  # noqa: F401
+    users,  # noqa: F401
+)

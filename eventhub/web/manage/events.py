@@ -1,4 +1,4 @@
-"""Events: the list, create, settings (titles, zone, dates, venue, providers, join window, published)."""
+"""Events: the list, create, and settings (titles, zone, dates, venue, providers, ...)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Participants: the filtered table, add, edit, delete, rotate a link; CSV import (preview, report) and export."""
+"""Participants: the filtered table, add, edit, delete, rotate a link; CSV import/export."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The programme editor: a day x hall grid, and the session form (create, edit, cancel, reinstate, delete)."""
+"""The programme editor: a day x hall grid, and the session form."""
 
 from __future__ import annotations
 
