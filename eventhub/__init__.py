@@ -43,18 +43,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     # Flask-SocketIO keeps an earlier init_app's message queue (tests build many apps).
     socketio.server_options.pop("client_manager", None)
+    from .live import fanout
+
+    manager = None
+    if app.config["REDIS_URL"]:  # the channel is the installation's own (EVENTHUB_REDIS_PREFIX)
+        manager = fanout.OrderedRedisManager(
+            app.config["REDIS_URL"], channel=fanout.channel(app.config["REDIS_PREFIX"]))
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["REDIS_URL"],
+        client_manager=manager,
         cors_allowed_origins=[],  # same origin only
         logger=False,
         engineio_logger=False,
     )
 
-    from . import publish
+    from . import publish, versioning
     from .services import jobs
 
+    versioning.init_app(app)
     publish.init_app(app)
     jobs.init_app(app)
 

@@ -44,6 +44,10 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _default_database_url()
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Every Redis name of this installation starts with it: the Socket.IO channel, RQ queues,
+    # presence and rate-limit keys. Default: derived from DATABASE_URL (see redis_prefix), so
+    # two installations sharing one Redis server never hear each other.
+    REDIS_PREFIX = os.environ.get("EVENTHUB_REDIS_PREFIX") or None
     EVENTHUB_BASE_URL = os.environ.get("EVENTHUB_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     EVENTHUB_SANDBOX = _env_bool("EVENTHUB_SANDBOX")
     # Threads in the web process that call providers (DESIGN.md: at least 8 in flight).
@@ -102,3 +106,20 @@ def validate(config: dict) -> None:
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if uri.startswith("postgres://"):  # Heroku-style URLs name a dialect SQLAlchemy 2 dropped
         config["SQLALCHEMY_DATABASE_URI"] = "postgresql://" + uri.removeprefix("postgres://")
+    if not config.get("REDIS_PREFIX"):
+        config["REDIS_PREFIX"] = redis_prefix(config["SQLALCHEMY_DATABASE_URI"])
+    config.setdefault("RATELIMIT_KEY_PREFIX", f"{config['REDIS_PREFIX']}:limits")
+
+
+def redis_prefix(database_url: str) -> str:
+    """``eventhub-<hash of the database URL, password left out>``: the same in every process of
+    an installation (they share DATABASE_URL), different for another database."""
+    import hashlib
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        shown = make_url(database_url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL fails later, with a clearer error
+        shown = database_url
+    return "eventhub-" + hashlib.sha256(shown.encode()).hexdigest()[:12]

@@ -5,16 +5,26 @@
 payloads (while the ORM may still be used); ``after_commit`` emits them to the event's Socket.IO
 room (from a request or a Socket.IO event: once it is done, see :func:`publish`);
 ``after_rollback`` drops them. No handler or service emits by itself, so REST, Socket.IO, CLI,
-webhooks and background jobs all publish the same way."""
+webhooks and background jobs all publish the same way.
+
+Order: every payload carries the session's ``version`` (:mod:`eventhub.versioning` bumps it in
+the writing transaction, and ``before_commit`` reads the row again after that bump, so a payload
+shows the state of its version). A request's payloads wait for its response while its jobs
+publish at once, so a process may hold an older payload after sending a newer one: each app's
+:class:`VersionGate` drops it. Other processes' payloads arrive through Redis, where the web
+process's client manager (:mod:`eventhub.live.fanout`) applies a gate of its own; pages keep
+the highest version they have seen, whatever the path."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import selectinload
 
 from .extensions import db, socketio
 from .models import Session, VideoRoom
@@ -28,6 +38,7 @@ ROOM_ATTRS = ("state", "provider")
 
 UPDATED, DELETED = "session.updated", "session.deleted"
 LISTENERS = "eventhub.publish_listeners"
+GATE = "eventhub.publish_gate"
 DEFERRED = "eventhub_publish_deferred"  # on flask.g: the request's payloads, sent at teardown
 FLUSHED = "eventhub_publish_flushed"  # on flask.g: teardown ran; publish at once from now on
 Listener = Callable[[dict[str, Any]], None]
@@ -37,6 +48,35 @@ def add_listener(app: Any, listener: Listener) -> None:
     """Call ``listener(payload)`` after each publish in this app (in-process observers: the
     live namespace's join notices). Kept per app, so a test's old apps don't hear new ones."""
     app.extensions.setdefault(LISTENERS, []).append(listener)
+
+
+class VersionGate:
+    """The highest version of each session sent so far; older payloads are not sent again.
+
+    ``session.deleted`` closes the gate for its session. Hold :attr:`lock` from :meth:`admit`
+    to the send, so two threads can't pass the gate in one order and send in the other.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.sent: dict[int, float] = {}
+
+    def admit(self, name: str, payload: dict[str, Any]) -> bool:
+        """Whether to send ``payload``; records it when so (call with :attr:`lock` held)."""
+        session_id = payload.get("session_id")
+        if not isinstance(session_id, int):
+            return True
+        if name == DELETED:
+            self.sent[session_id] = float("inf")
+            return True
+        version = payload.get("version")
+        if name != UPDATED or not isinstance(version, int):
+            return True
+        if version <= self.sent.get(session_id, -1):
+            log.debug("not sending session %s version %s after a newer one", session_id, version)
+            return False
+        self.sent[session_id] = version
+        return True
 
 
 def event_room(event_id: int) -> str:
@@ -81,8 +121,18 @@ def _before_commit(session: Any) -> None:
     session.flush()
     pending = session.info.get(PENDING)
     if pending:
-        for session_id, obj in list(pending.items()):
-            if isinstance(obj, Session):
+        ids = [session_id for session_id, obj in pending.items() if isinstance(obj, Session)]
+        # Read the rows again: the version bump locked them, so what they hold now (this
+        # transaction's writes and every earlier commit) is the state of the new version.
+        fresh = {obj.id: obj for obj in session.scalars(
+            select(Session).where(Session.id.in_(ids))
+            .options(selectinload(Session.video_room))
+            .execution_options(populate_existing=True))} if ids else {}
+        for session_id in ids:
+            obj = fresh.get(session_id)
+            if obj is None:  # gone in this transaction: its session.deleted is noted
+                pending.pop(session_id, None)
+            else:
                 pending[session_id] = (UPDATED, session_update_payload(obj))
 
 
@@ -103,11 +153,17 @@ def publish(payload: dict[str, Any], name: str = "session.updated") -> None:
     if has_request_context() and not g.get(FLUSHED):
         g.setdefault(DEFERRED, []).append((name, payload))
         return
-    _emit(name, payload, _listeners())
+    _emit(name, payload, _listeners(), _gate())
 
 
 def _listeners() -> list[Listener]:
     return list(current_app.extensions.get(LISTENERS, [])) if has_app_context() else []
+
+
+def _gate() -> VersionGate:
+    if not has_app_context():
+        return VersionGate()
+    return current_app.extensions.setdefault(GATE, VersionGate())
 
 
 def _after_request(response: Any) -> Any:
@@ -116,8 +172,8 @@ def _after_request(response: Any) -> Any:
         return response
     payloads = g.pop(DEFERRED, None)
     if payloads:
-        listeners = _listeners()
-        response.call_on_close(lambda: [_emit(n, p, listeners) for n, p in payloads])
+        listeners, gate = _listeners(), _gate()
+        response.call_on_close(lambda: [_emit(n, p, listeners, gate) for n, p in payloads])
     return response
 
 
@@ -125,15 +181,19 @@ def _flush_request(_error: BaseException | None = None) -> None:
     """Send what is left of the request's publications (runs even when the request failed)."""
     payloads = g.pop(DEFERRED, [])
     g.setdefault(FLUSHED, True)
-    listeners = _listeners()
+    listeners, gate = _listeners(), _gate()
     for name, payload in payloads:
-        _emit(name, payload, listeners)
+        _emit(name, payload, listeners, gate)
 
 
-def _emit(name: str, payload: dict[str, Any], listeners: list[Listener]) -> None:
+def _emit(name: str, payload: dict[str, Any], listeners: list[Listener],
+          gate: VersionGate) -> None:
     """Emit to the event's room (through Redis with ``REDIS_URL``: every server process) and
-    tell this process's listeners of updates."""
-    socketio.emit(name, payload, to=event_room(payload["event_id"]), namespace=NAMESPACE)
+    tell this process's listeners of updates; a payload older than one sent is dropped."""
+    with gate.lock:
+        if not gate.admit(name, payload):
+            return
+        socketio.emit(name, payload, to=event_room(payload["event_id"]), namespace=NAMESPACE)
     if name != UPDATED:
         return
     for listener in listeners:

@@ -235,6 +235,7 @@ class SessionOut(Out):
     status: Status
     delay_minutes: int
     sequence: int
+    version: int
     moderator_ids: list[int]
     speaker_ids: list[int]
     room: RoomStateOut | None
@@ -295,6 +296,7 @@ class SessionUpdated(Out):
     starts_at: datetime
     ends_at: datetime
     sequence: int
+    version: int  # rises with every change of the session or its room: keep the highest
 
 
 def iso(value: datetime) -> str:
@@ -337,6 +339,7 @@ def session_to_dict(event_session: Session) -> dict[str, Any]:
         "room_id": event_session.room_id, "track": event_session.track,
         "mode": event_session.mode, "status": event_session.status,
         "delay_minutes": event_session.delay_minutes, "sequence": event_session.sequence,
+        "version": event_session.version,
         "moderator_ids": sorted(u.id for u in event_session.moderators),
         "speaker_ids": sorted(p.id for p in event_session.speakers),
         "room": room_state(event_session.video_room),
@@ -353,7 +356,7 @@ def session_update_payload(event_session: Session) -> dict[str, Any]:
         "room_state": video_room.state if video_room else None,
         "provider": video_room.provider if video_room else None,
         "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
-        "sequence": event_session.sequence,
+        "sequence": event_session.sequence, "version": event_session.version,
     }  # fmt: skip
 
 

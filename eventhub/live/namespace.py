@@ -88,7 +88,8 @@ class LiveNamespace(Namespace):
         self.app = app
         self.connections: dict[str, Connection] = {}
         self.lock = threading.Lock()
-        self.presence = Presence(app.config.get("REDIS_URL"))
+        self.presence = Presence(app.config.get("REDIS_URL"),
+                                 prefix=f"{app.config['REDIS_PREFIX']}:presence")
         self.scan_seconds = float(app.config.get("LIVE_JOIN_SCAN_SECONDS", 5.0))
         self.presence_seconds = float(app.config.get("LIVE_PRESENCE_SECONDS", 0.5))
         self.woken: set[int] = set()

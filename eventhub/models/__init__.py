@@ -20,10 +20,7 @@ from .sessions import (
 )
 from .types import utcnow
 from .users import USER_ROLES, ApiToken, User
-from .versioning import register as _register_versioning
 from .video_rooms import ROOM_STATES, VideoRoom
-
-_register_versioning()  # once per process: every app shares db.session
 
 __all__ = [
     "ATTENDANCE", "FINISHED", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES",

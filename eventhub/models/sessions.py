@@ -78,6 +78,9 @@ class Session(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     delay_minutes: Mapped[int] = mapped_column(default=0)
     sequence: Mapped[int] = mapped_column(default=0)
+    # Rises with every change of the session or its video room (eventhub.versioning): the
+    # order of what /live publishes, so nobody shows an older state after a newer one.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     # The UID an imported session came with, so that re-importing updates instead of duplicating.
     external_uid: Mapped[str | None] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,9 +33,10 @@ from sqlalchemy.orm import selectinload
 from calendars.build import build_calendar, session_uid
 from calendars.model import FeedCalendar, FeedLink, FeedSession
 
+from .. import versioning
 from ..errors import NotFound
 from ..extensions import db, socketio
-from ..models import AgendaItem, Event, Participant, Room, Session, versioning
+from ..models import AgendaItem, Event, Participant, Room, Session
 from . import access, agenda
 from . import sessions as session_service
 from .access import Actor

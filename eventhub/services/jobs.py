@@ -78,7 +78,7 @@ def init_app(app: Flask) -> None:
     """Attach the job runner: a bounded thread pool in this process, or an RQ queue.
 
     With ``REDIS_URL`` set (and ``PROVISIONING_IN_PROCESS`` not), jobs go to the RQ queue
-    ``RQ_QUEUE`` (default ``eventhub``) that ``flask eventhub worker`` processes.
+    :func:`queue_name` that ``flask eventhub worker`` processes.
     """
     app.extensions["eventhub.dispatcher"] = Dispatcher(app, app.config["PROVISIONING_WORKERS"])
     if app.config.get("REDIS_URL") and not app.config.get("PROVISIONING_IN_PROCESS"):
@@ -86,9 +86,12 @@ def init_app(app: Flask) -> None:
         import rq
 
         connection = redis.Redis.from_url(app.config["REDIS_URL"])
-        app.extensions["eventhub.rq"] = rq.Queue(
-            app.config.get("RQ_QUEUE") or "eventhub", connection=connection
-        )
+        app.extensions["eventhub.rq"] = rq.Queue(queue_name(app.config), connection=connection)
+
+
+def queue_name(config: Any) -> str:
+    """The installation's RQ queue: ``<EVENTHUB_REDIS_PREFIX>:<EVENTHUB_RQ_QUEUE>``."""
+    return f"{config['REDIS_PREFIX']}:{config.get('RQ_QUEUE') or 'eventhub'}"
 
 
 def job(func: Any) -> Any:

@@ -137,6 +137,7 @@ def _snapshot(event_session: Session) -> None:
     racing the background job that may have made the room ``ready`` (or ``failed``)
     meanwhile. The caller answers with the state its own switch left.
     """
+    event_session.version  # noqa: B018 - loads it (and the row)
     room = event_session.video_room
     if room is not None:
         (room.state, room.provider, room.last_error)  # noqa: B018 - loads them

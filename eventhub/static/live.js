@@ -1,6 +1,8 @@
 /* EventHub live pages: keep session badges, join buttons and times current from /live.
    No framework, no build step. Every session element carries data-session-id, data-status,
-   data-mode (and data-room-state, data-delay, data-starts-at, data-ends-at, data-join-window). */
+   data-mode (and data-version, data-room-state, data-delay, data-starts-at, data-ends-at,
+   data-join-window). A payload (broadcast or snapshot) whose version is not newer than the one
+   an element shows is older news that arrived late: it is ignored. */
 (function () {
   "use strict";
   var configNode = document.getElementById("live-config");
@@ -66,10 +68,20 @@
     });
   }
 
+  /* Whether a payload is newer than what an element shows (an element without a version, or a
+     payload without one, takes it). */
+  function newer(el, payload) {
+    if (typeof payload.version !== "number" || el.dataset.version === undefined ||
+        el.dataset.version === "") { return true; }
+    return payload.version > parseInt(el.dataset.version, 10);
+  }
+
   /* Apply a session.updated payload (or a subscribe snapshot) to every element of the session. */
   function apply(payload) {
     var nodes = document.querySelectorAll('[data-session-id="' + payload.session_id + '"]');
     nodes.forEach(function (el) {
+      if (!newer(el, payload)) { return; }
+      if (typeof payload.version === "number") { el.dataset.version = payload.version; }
       el.dataset.status = payload.status;
       el.dataset.mode = payload.mode;
       el.dataset.delay = payload.delay_minutes || 0;

@@ -107,6 +107,17 @@ class LiveClient:
                                          f"{self.messages!r}")
                 self.cond.wait(left)
 
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 10) -> None:
+        """Wait until ``predicate()`` holds, re-checked on every message; fail after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"condition not met after {timeout}s; got "
+                                         f"{self.messages!r}")
+                self.cond.wait(left)
+
     def close(self) -> None:
         """Disconnect and wait for the client's tasks to end."""
         self.sio.shutdown()

@@ -20,8 +20,9 @@ from lifecycle_support import wait_jobs
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
+from eventhub import versioning
 from eventhub.extensions import db
-from eventhub.models import Event, Room, VideoRoom, versioning
+from eventhub.models import Event, Room, VideoRoom
 from eventhub.services import agenda, feeds, participants, provisioning, switching
 from eventhub.services import events as event_service
 from eventhub.services import sessions as session_service
@@ -72,10 +73,14 @@ class Watcher:
         for row in cursor.fetchall():
             values = dict(zip(names, row, strict=True))
             event_id, version = values["id"], values.pop("programme_version")
+            sessions = cursor.execute("SELECT * FROM sessions WHERE event_id = ? ORDER BY id",
+                                      (event_id,))
+            columns = [d[0] for d in sessions.description]
             content = (
                 tuple(sorted(values.items())),
-                cursor.execute("SELECT * FROM sessions WHERE event_id = ? ORDER BY id",
-                               (event_id,)).fetchall(),
+                # not sessions.version: the order of live states, which no feed shows
+                [tuple(v for c, v in zip(columns, row, strict=True) if c != "version")
+                 for row in sessions.fetchall()],
                 cursor.execute("SELECT id, name FROM rooms WHERE event_id = ? ORDER BY id",
                                (event_id,)).fetchall(),
             )  # not video_rooms: no feed shows a room's state

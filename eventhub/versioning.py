@@ -1,4 +1,15 @@
-"""``events.programme_version``: one counter that moves whenever an event's feeds may change.
+"""Version counters bumped inside the writing transaction: the feeds' and the live pages'.
+
+``sessions.version`` orders what :mod:`eventhub.publish` sends: every transaction that changes a
+session or its video room bumps the session's counter once, with one atomic ``UPDATE sessions
+SET version = version + 1`` run before the flush writes the change. The UPDATE also locks the
+session's row until the commit, so two writers of one session (a switch request and a job that
+makes its room ready, in any processes) take turns, and the payload each builds after its flush
+(:func:`eventhub.publish._before_commit` reads the row again) shows the state of its version.
+A page, a subscribe snapshot or a fan-out keeps whichever payload has the higher version.
+What does not bump it: a bulk ``update(VideoRoom)`` of leases (provisioning's bookkeeping).
+
+``events.programme_version``: one counter that moves whenever an event's feeds may change.
 
 A ``before_flush`` hook on ``db.session`` collects the events whose programme the flush
 touches and bumps their counter with one atomic ``UPDATE events SET programme_version =
@@ -22,8 +33,8 @@ Only ORM unit-of-work changes are seen: a bulk ``update(Session)``/``delete(Sess
 directly bypasses the hook and must bump the counter itself (:func:`bump`). No service does so
 today (provisioning's bulk updates touch VideoRoom leases only).
 
-The hook is registered once per process at import of :mod:`eventhub.models` (every app shares
-the scoped ``db.session``), so no code path can forget it.
+The hooks are registered once per process by :func:`init_app`, as :mod:`eventhub.publish`
+registers its own (every app shares the scoped ``db.session``).
 """
 
 from __future__ import annotations
@@ -34,15 +45,18 @@ from typing import Any
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect, select, update
 
-from ..extensions import db
-from .events import Event, Room
-from .sessions import Session
+from .extensions import db
+from .models import Event, Room, Session, VideoRoom
 
 #: session.info keys: ids of the events bumped in the current (outermost) transaction, not yet
 #: committed; and of those already bumped since the last savepoint ended (bumped once only).
 BUMPED = "eventhub.programme_bumped"
 DONE = "eventhub.programme_bumped_once"
 EVENT_COLLECTIONS = ("sessions", "rooms")
+#: session.info key: ids of the sessions whose ``version`` this transaction has bumped.
+SESSIONS_DONE = "eventhub.session_version_bumped"
+#: VideoRoom columns that are bookkeeping, not a change anyone is shown.
+ROOM_BOOKKEEPING = frozenset({"lease_until", "updated_at"})
 
 
 def _columns_changed(obj: Any, names: Iterable[str] | None = None) -> bool:
@@ -137,7 +151,51 @@ def bumped_in_transaction(session: Any) -> set[int]:
     return session.info.get(BUMPED, set())
 
 
+def _touched_sessions(session: Any) -> set[int]:
+    """Ids of the existing sessions that the pending flush changes, or whose room it changes."""
+    ids: set[int] = set()
+
+    def room_session(room: VideoRoom) -> int | None:
+        if room.session_id is not None:
+            return room.session_id
+        return room.session.id if room.session is not None else None
+
+    for obj in session.dirty:
+        if isinstance(obj, Session) and obj.id is not None and obj not in session.deleted:
+            state = inspect(obj)
+            if _columns_changed(obj, [a.key for a in state.mapper.column_attrs
+                                      if a.key != "version"]):
+                ids.add(obj.id)
+        elif isinstance(obj, VideoRoom):
+            state = inspect(obj)
+            if _columns_changed(obj, [a.key for a in state.mapper.column_attrs
+                                      if a.key not in ROOM_BOOKKEEPING]):
+                ids.add(room_session(obj))
+    for obj in list(session.new) + list(session.deleted):
+        if isinstance(obj, VideoRoom):
+            ids.add(room_session(obj))
+    ids.discard(None)
+    return ids
+
+
+def bump_sessions(session: Any, session_ids: Iterable[int]) -> None:
+    """Atomically bump ``version`` of these sessions, once per transaction."""
+    done = session.info.setdefault(SESSIONS_DONE, set())
+    targets = set(session_ids) - done
+    if not targets:
+        return
+    table = Session.__table__
+    session.execute(update(table).where(table.c.id.in_(sorted(targets)))
+                    .values(version=table.c.version + 1))
+    done.update(targets)
+    for session_id in targets:  # the in-memory rows hold the old value: read it again
+        obj = session.identity_map.get(session.identity_key(Session, session_id))
+        if obj is not None:
+            session.expire(obj, ["version"])
+
+
 def _before_flush(session: Any, _context: Any, _instances: Any) -> None:
+    bump_sessions(session, _touched_sessions(session))
     event_ids, session_ids = _targets(session)
     bump(session, event_ids, session_ids)
 
@@ -148,8 +206,15 @@ def _end_transaction(session: Any, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(BUMPED, None)
         session.info.pop(DONE, None)
+        session.info.pop(SESSIONS_DONE, None)
     elif transaction.nested:  # not the flush's own subtransaction
         session.info.pop(DONE, None)
+        session.info.pop(SESSIONS_DONE, None)
+
+
+def init_app(app: Any = None) -> None:
+    """Hook ``db.session`` (idempotent: once per process, whatever the number of apps)."""
+    register()
 
 
 def register() -> None:
