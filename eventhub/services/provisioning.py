@@ -41,7 +41,7 @@ from ..errors import RoomUnavailable
 from ..extensions import db
 from ..models import VideoRoom, utcnow
 from .common import pick_text
-from .jobs import dispatcher, job, submit  # noqa: F401 - dispatcher: callers wait on it
+from .jobs import dispatcher, job, submit, submit_many  # noqa: F401 - callers wait on dispatcher
 from .providers import provider, provider_config
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,11 @@ def enqueue_provision(room_id: int) -> None:
     submit(provision_room, room_id)
 
 
+def enqueue_provisions(room_ids: list[int]) -> None:
+    """Provision these rooms in the background, queued in one round trip (after the commit)."""
+    submit_many([(provision_room, (room_id,)) for room_id in room_ids])
+
+
 def enqueue_update(room_id: int) -> None:
     """Carry a rescheduled session to its provider room in the background."""
     submit(update_room, room_id)
@@ -80,8 +85,8 @@ def release_later(room: VideoRoom) -> None:
 
 def flush_releases() -> None:
     """Enqueue the deletions noted by :func:`release_later` (call after the commit)."""
-    for release in db.session.info.pop("eventhub.releases", []):
-        submit(delete_provider_room, release)
+    submit_many([(delete_provider_room, (release,))
+                 for release in db.session.info.pop("eventhub.releases", [])])
 
 
 def discard_releases() -> None:
@@ -383,8 +388,7 @@ def recover(*, take_over: bool = False) -> int:
             or_(VideoRoom.lease_until.is_(None), VideoRoom.lease_until < now),
         )
     ))
-    for room_id in ids:
-        enqueue_provision(room_id)
+    enqueue_provisions(ids)
     if ids:
         log.info("recovering %d pending rooms", len(ids))
     return len(ids)

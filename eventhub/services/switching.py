@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..errors import Invalid
 from ..extensions import db
@@ -163,7 +164,7 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
     sessions = db.session.scalars(
         select(Session).where(Session.event_id == event.id, Session.status.not_in(
             ("ended", "cancelled")
-        ))
+        )).options(selectinload(Session.video_room))
     )
     try:
         for event_session in sessions:
@@ -173,14 +174,20 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
                 rooms.append(room)
             if (event_session.mode, event_session.sequence) != before:
                 moved.append(event_session)
+        db.session.flush()
+        room_ids = [room.id for room in rooms]
+        moved_ids = [event_session.id for event_session in moved]
         db.session.commit()
     except Exception:
         _rollback()
         raise
-    for event_session in moved:
-        _snapshot(event_session)
-    for room in rooms:
-        provisioning.enqueue_provision(room.id)
+    # The answer shows what this switch committed: load it (in three queries, whatever the
+    # size of the event) before any job can change it, then queue the jobs in one round trip.
+    moved = list(db.session.scalars(
+        select(Session).where(Session.id.in_(moved_ids)).order_by(Session.id)
+        .options(selectinload(Session.video_room), selectinload(Session.moderators),
+                 selectinload(Session.speakers)))) if moved else []
+    provisioning.enqueue_provisions(room_ids)
     provisioning.flush_releases()
     return moved
 

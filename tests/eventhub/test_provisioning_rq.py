@@ -99,3 +99,35 @@ def test_worker_without_redis_says_so(app_config):
         with app.app_context():
             provisioning.dispatcher().shutdown()
             db.engine.dispose()
+
+
+def test_a_whole_event_switch_queues_its_jobs_in_one_round_trip(
+        app, queue, sandbox, monkeypatch, create_user, create_event, create_session):
+    """32 rooms, one Redis round trip (a pipeline) for all their jobs; a worker runs them all."""
+    import redis
+    from lifecycle_support import make_sessions
+    from rq import SimpleWorker
+
+    organizer = create_user("organizer")
+    event = create_event(default_provider="daily")
+    sessions = make_sessions(create_session, event, 32)
+    sent: list[int] = []  # per send to Redis that names RQ keys: how many job keys
+    real = redis.connection.Connection.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        """Count what goes to Redis, then send it for real."""
+        packed = command if isinstance(command, bytes) else b"".join(command)
+        if b"rq:" in packed:  # RQ's keys (not the fan-out, not a connection's handshake)
+            sent.append(packed.count(b"rq:job:"))
+        return real(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counting)
+    moved = switching.switch_event(event, "online", actor=organizer)
+    monkeypatch.undo()
+    assert len(moved) == 32 and {s.video_room.state for s in moved} == {"pending"}
+    assert len(sent) == 1, f"one pipeline for every job of the switch, not {len(sent)} sends"
+    assert queue.count == 32
+    with app.app_context():
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert {room_of(s).state for s in sessions} == {"ready"}
+    assert len(sandbox.rooms("daily")) == 32
