@@ -65,6 +65,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     versioning.init_app(app)
     publish.init_app(app)
     jobs.init_app(app)
+    if "eventhub.rq" not in app.extensions and not app.testing:
+        from .services import provisioning  # embedded mode: this process runs the jobs
+
+        app.extensions["eventhub.recovery"] = provisioning.start_recovery(app)
 
     _bounded_int_routes(app)
     from . import api, cli, feeds, live, web, webhooks

@@ -54,6 +54,13 @@ class Config:
     PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "8"))
     PROVISIONING_ATTEMPTS = int(os.environ.get("EVENTHUB_PROVISIONING_ATTEMPTS", "4"))
     PROVISIONING_BACKOFF = float(os.environ.get("EVENTHUB_PROVISIONING_BACKOFF", "0.5"))
+    # How long a worker holds a pending room before another may take it (renewed before each
+    # provider call: longer than one call plus its Retry-After wait), and how often workers
+    # and the embedded web process look for rooms whose lease ran out. A room whose worker
+    # died is taken up within LEASE + RECOVER seconds (README: "Room lifecycle").
+    PROVISIONING_LEASE_SECONDS = float(os.environ.get("EVENTHUB_PROVISIONING_LEASE_SECONDS", "120"))
+    PROVISIONING_RECOVER_SECONDS = float(
+        os.environ.get("EVENTHUB_PROVISIONING_RECOVER_SECONDS", "30"))
     # Jobs go to RQ on REDIS_URL unless this keeps them in the web process's thread pool.
     PROVISIONING_IN_PROCESS = _env_bool("EVENTHUB_PROVISIONING_IN_PROCESS")
     RQ_QUEUE = os.environ.get("EVENTHUB_RQ_QUEUE", "eventhub")
@@ -99,6 +106,8 @@ def validate(config: dict) -> None:
         config["SECRET_KEY"] = _instance_secret()
     if config.get("PROVISIONING_WORKERS", 1) < 1:
         raise ValueError("EVENTHUB_PROVISIONING_WORKERS must be at least 1")
+    if config.get("PROVISIONING_LEASE_SECONDS", 1) <= 0:
+        raise ValueError("EVENTHUB_PROVISIONING_LEASE_SECONDS must be positive")
     if config.get("PROVISIONING_ATTEMPTS", 1) < 1:
         raise ValueError("EVENTHUB_PROVISIONING_ATTEMPTS must be at least 1")
     uri = config["SQLALCHEMY_DATABASE_URI"]

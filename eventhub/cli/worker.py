@@ -3,6 +3,8 @@
 With ``REDIS_URL`` set, provisioning jobs go to the RQ queue instead of the web process's
 thread pool (:func:`eventhub.services.jobs.init_app`). A worker runs them one at a
 time, inside this app's context; run several workers for several provider calls in flight.
+Each worker also takes up, every ``EVENTHUB_PROVISIONING_RECOVER_SECONDS``, the rooms whose
+lease (``EVENTHUB_PROVISIONING_LEASE_SECONDS``) ran out because their worker died.
 """
 
 from __future__ import annotations
@@ -35,9 +37,18 @@ def worker(burst: bool) -> None:
     if recovered:
         click.echo(f"queued {recovered} video rooms left pending")
 
+    # And from now on every PROVISIONING_RECOVER_SECONDS: a room whose worker died mid-job
+    # (its lease ran out) is taken up within lease + period, without starting another worker.
+    recovery = None if burst else provisioning.start_recovery(current_app._get_current_object())
+
     # SimpleWorker runs each job in this process, inside the app context the CLI pushed (a
     # forking worker would share the parent's database connections with its children).
-    # Each job removes its database session when done (jobs.run_job).
+    # Each job removes its database session when done (jobs.run_job). SIGTERM (systemd's
+    # stop) is a warm shutdown: the job in hand finishes, then the worker exits.
     rq_worker = SimpleWorker([queue], connection=queue.connection)
     click.echo(f"worker on queue {queue.name!r}" + (" (burst)" if burst else ""))
-    rq_worker.work(burst=burst, logging_level="WARNING")
+    try:
+        rq_worker.work(burst=burst, logging_level="WARNING")
+    finally:
+        if recovery is not None:
+            recovery.stop()

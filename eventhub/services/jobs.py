@@ -76,6 +76,38 @@ class Dispatcher:
         self.pool.shutdown(wait=True, cancel_futures=False)
 
 
+class Periodic:
+    """Run ``func()`` every ``seconds`` in its own thread (a greenlet under gevent), each
+    time in a fresh app context; a failure is logged and the next round comes all the same."""
+
+    def __init__(self, app: Flask, seconds: float, func: Any, name: str):
+        self.app, self.seconds, self.func, self.name = app, seconds, func, name
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> Periodic:
+        """Start the rounds; the first comes after ``seconds``."""
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the rounds (a round in progress finishes first)."""
+        self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.seconds):
+            with self.app.app_context():
+                try:
+                    self.func()
+                except Exception:
+                    log.exception("%s failed; trying again in %.0fs", self.name, self.seconds)
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+
+
 def init_app(app: Flask) -> None:
     """Attach the job runner: a bounded thread pool in this process, or an RQ queue.
 

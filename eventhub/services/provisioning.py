@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from integrations.base import (
     JoinRequest,
@@ -41,12 +41,14 @@ from ..errors import RoomUnavailable
 from ..extensions import db
 from ..models import VideoRoom, utcnow
 from .common import pick_text
-from .jobs import dispatcher, job, submit, submit_many  # noqa: F401 - callers wait on dispatcher
+from .jobs import Periodic, dispatcher, job, submit, submit_many  # noqa: F401 - dispatcher
 from .providers import provider, provider_config
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=120)  # longer than the slowest retry sequence
+#: The default lease (``EVENTHUB_PROVISIONING_LEASE_SECONDS``): renewed before every provider
+#: call, so it need only outlast one call and the wait before the next.
+LEASE = timedelta(seconds=120)
 MAX_RETRY_AFTER = 30.0  # a Retry-After beyond this ends the attempts on that provider
 
 
@@ -127,6 +129,12 @@ def as_room(room: VideoRoom) -> Room:
                 dict(room.host_data or {}))
 
 
+def lease_length() -> timedelta:
+    """How long a worker holds a room (``EVENTHUB_PROVISIONING_LEASE_SECONDS``)."""
+    seconds = current_app.config.get("PROVISIONING_LEASE_SECONDS")
+    return timedelta(seconds=seconds) if seconds else LEASE
+
+
 def _lease(room_id: int) -> bool:
     """Take the room for this worker if it is pending and nobody else holds it.
 
@@ -138,7 +146,7 @@ def _lease(room_id: int) -> bool:
         update(VideoRoom)
         .where(VideoRoom.id == room_id, VideoRoom.state == "pending",
                or_(VideoRoom.lease_until.is_(None), VideoRoom.lease_until < now))
-        .values(lease_until=now + LEASE)
+        .values(lease_until=now + lease_length())
     )
     db.session.commit()
     return result.rowcount == 1
@@ -154,7 +162,7 @@ def _renew_lease(room_id: int, generation: int) -> bool:
         update(VideoRoom)
         .where(VideoRoom.id == room_id, VideoRoom.state == "pending",
                VideoRoom.generation == generation)
-        .values(lease_until=utcnow() + LEASE)
+        .values(lease_until=utcnow() + lease_length())
     )
     db.session.commit()
     return result.rowcount == 1
@@ -366,12 +374,14 @@ def delete_provider_room(release: Release) -> None:
             return
 
 
-def recover(*, take_over: bool = False) -> int:
+def recover(*, take_over: bool = False, lost_only: bool = False) -> int:
     """Enqueue every pending room whose lease is free or expired; returns how many.
 
     ``take_over`` also takes rooms still leased: right for the single-process mode at start-up,
     where any lease was held by a process that is gone. In RQ mode live workers hold leases,
     so a starting web process takes only expired ones whatever ``take_over`` says.
+    ``lost_only`` (the periodic scan, :func:`start_recovery`) leaves alone a room that has no
+    lease but changed within one lease length: its job is most likely still in the queue.
     """
     if take_over and current_app.extensions.get("eventhub.rq") is not None:
         log.info("RQ mode: not taking over leased rooms (workers may hold them)")
@@ -382,16 +392,31 @@ def recover(*, take_over: bool = False) -> int:
         )
         db.session.commit()
     now = utcnow()
+    unleased = VideoRoom.lease_until.is_(None)
+    if lost_only:
+        unleased = and_(unleased, VideoRoom.updated_at < now - lease_length())
     ids = list(db.session.scalars(
         select(VideoRoom.id).where(
-            VideoRoom.state == "pending",
-            or_(VideoRoom.lease_until.is_(None), VideoRoom.lease_until < now),
-        )
+            VideoRoom.state == "pending", or_(unleased, VideoRoom.lease_until < now),
+        ).order_by(VideoRoom.id)
     ))
     enqueue_provisions(ids)
     if ids:
         log.info("recovering %d pending rooms", len(ids))
     return len(ids)
+
+
+def start_recovery(app: Any) -> Any:
+    """Every ``PROVISIONING_RECOVER_SECONDS``, queue again the rooms whose worker died.
+
+    Runs in ``flask eventhub worker`` and in the web process of the embedded mode (jobs on
+    its thread pool): a room whose lease ran out is taken up within lease + period seconds.
+    Returns the running :class:`~.jobs.Periodic` (``stop()`` ends it), or None when disabled.
+    """
+    seconds = float(app.config.get("PROVISIONING_RECOVER_SECONDS") or 0)
+    if seconds <= 0:
+        return None
+    return Periodic(app, seconds, lambda: recover(lost_only=True), "provisioning-recovery").start()
 
 
 def join_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
