@@ -28,6 +28,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     validate(app.config)
     _configure_logging(app)
 
+    from .cli.sandbox import configure_sandbox
+
+    configure_sandbox(app)  # EVENTHUB_SANDBOX, in every process
     _sqlite_options(app)
     db.init_app(app)
     _sqlite_pragmas(app)

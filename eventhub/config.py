@@ -49,7 +49,10 @@ class Config:
     # two installations sharing one Redis server never hear each other.
     REDIS_PREFIX = os.environ.get("EVENTHUB_REDIS_PREFIX") or None
     EVENTHUB_BASE_URL = os.environ.get("EVENTHUB_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-    EVENTHUB_SANDBOX = _env_bool("EVENTHUB_SANDBOX")
+    # "1": every process (serve, gunicorn, worker, CLI) starts the provider simulators on a
+    # free 127.0.0.1 port and points every provider at them; a URL (http://127.0.0.1:5050):
+    # every process points at the `flask eventhub sandbox` serving there (several processes).
+    EVENTHUB_SANDBOX = os.environ.get("EVENTHUB_SANDBOX", "").strip()
     # Threads in the web process that call providers (DESIGN.md: at least 8 in flight).
     PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "8"))
     PROVISIONING_ATTEMPTS = int(os.environ.get("EVENTHUB_PROVISIONING_ATTEMPTS", "4"))

@@ -16,7 +16,6 @@ from ..extensions import db, socketio
 from ..services import demo, provisioning, users
 from .importing import import_programme_command
 from .sandbox import sandbox as sandbox_command
-from .sandbox import start_sandbox_for
 from .worker import worker as worker_command
 
 log = logging.getLogger(__name__)
@@ -85,9 +84,8 @@ def create_user(email: str, role: str, password: str, name: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve the web pages, the API and Socket.IO in one process."""
-    if current_app.config["EVENTHUB_SANDBOX"]:
-        # Before recover(), so that rooms left pending go to the simulators too.
-        server = start_sandbox_for(current_app._get_current_object())
+    server = current_app.extensions.get("eventhub.sandbox")  # create_app started it
+    if server is not None:
         click.echo(f"provider sandbox on {server.url} (EVENTHUB_SANDBOX=1)")
     recovered = provisioning.recover(take_over=True)
     if recovered:

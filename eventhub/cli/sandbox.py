@@ -1,8 +1,11 @@
-"""The provider sandbox for demos: ``flask eventhub sandbox`` and ``EVENTHUB_SANDBOX=1``.
+"""The provider sandbox for demos: ``flask eventhub sandbox`` and ``EVENTHUB_SANDBOX``.
 
 ``sandbox`` serves every provider simulator on 127.0.0.1 in the foreground and prints the
-variables that point EventHub at it. :func:`start_sandbox_for` starts one inside the web
-process, so ``make run`` shows all six providers working with no network and no accounts.
+variables that point EventHub at it. :func:`configure_sandbox` (called by ``create_app``, so in
+every process: ``serve``, gunicorn, ``worker``, CLI commands) applies ``EVENTHUB_SANDBOX``:
+``1`` starts the simulators inside the process (:func:`start_sandbox_for`), so ``make run``
+shows all six providers working with no network and no accounts; a URL points every provider
+at the ``flask eventhub sandbox`` serving there, which all processes of a scale-out share.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 import click
 from flask import Flask
 
-from integrations.sandbox import Sandbox
+from integrations.sandbox import Sandbox, env_for
 
 from ..services.providers import reset_clients
 
@@ -51,3 +54,22 @@ def start_sandbox_for(app: Flask) -> Sandbox:
     app.extensions["eventhub.sandbox"] = server
     log.info("EVENTHUB_SANDBOX: every provider points at the sandbox on %s", server.url)
     return server
+
+
+def configure_sandbox(app: Flask) -> None:
+    """Apply ``EVENTHUB_SANDBOX`` (unset: real providers; ``1``: simulators in this process;
+    ``http://...``: the simulators of a ``flask eventhub sandbox`` there)."""
+    value = app.config.get("EVENTHUB_SANDBOX")
+    if isinstance(value, str):
+        if value.lower().startswith(("http://", "https://")):
+            app.config["PROVIDERS"] = {**(app.config.get("PROVIDERS") or {}), **env_for(value)}
+            reset_clients(app)
+            log.info("EVENTHUB_SANDBOX: every provider points at the sandbox on %s", value)
+            return
+        value = value.lower() in {"1", "true", "yes", "on"}
+    if not value:
+        return
+    if app.config.get("REDIS_URL"):
+        log.warning("EVENTHUB_SANDBOX=1 with REDIS_URL: each process has simulators of its own; "
+                    "run `flask eventhub sandbox` and set EVENTHUB_SANDBOX to its URL instead")
+    start_sandbox_for(app)

@@ -5,7 +5,7 @@ that points the providers at it. The credentials in these modules are fixed demo
 """
 
 from .faults import Fault, FaultInjector, FaultKind
-from .server import Sandbox
+from .server import Sandbox, env_for
 from .simulator import Received, SimRoom
 
-__all__ = ["Fault", "FaultInjector", "FaultKind", "Received", "Sandbox", "SimRoom"]
+__all__ = ["Fault", "FaultInjector", "FaultKind", "Received", "Sandbox", "SimRoom", "env_for"]

@@ -58,31 +58,7 @@ class Sandbox:
 
     def env(self) -> dict[str, str]:
         """The configuration that points every provider at this sandbox."""
-        url = self.url
-        return {
-            "JITSI_BASE_URL": f"{url}/jitsi",
-            "JITSI_APP_ID": jitsi.APP_ID,
-            "JITSI_APP_SECRET": jitsi.APP_SECRET,
-            "BBB_URL": f"{url}/bbb/bigbluebutton/",
-            "BBB_SECRET": bigbluebutton.SECRET,
-            "ZOOM_API_BASE": f"{url}/zoom/v2",
-            "ZOOM_OAUTH_URL": f"{url}/zoom/oauth/token",
-            "ZOOM_ACCOUNT_ID": zoom.ACCOUNT_ID,
-            "ZOOM_CLIENT_ID": zoom.CLIENT_ID,
-            "ZOOM_CLIENT_SECRET": zoom.CLIENT_SECRET,
-            "ZOOM_WEBHOOK_SECRET": zoom.WEBHOOK_SECRET,
-            "ZOOM_USER_ID": "me",
-            "WHEREBY_API_BASE": f"{url}/whereby/v1",
-            "WHEREBY_API_KEY": whereby.API_KEY,
-            "DAILY_API_BASE": f"{url}/daily/v1",
-            "DAILY_API_KEY": daily.API_KEY,
-            "MSGRAPH_API_BASE": f"{url}/graph/v1.0",
-            "MSGRAPH_TOKEN_URL": f"{url}/login/{teams.TENANT_ID}/oauth2/v2.0/token",
-            "MSGRAPH_TENANT_ID": teams.TENANT_ID,
-            "MSGRAPH_CLIENT_ID": teams.CLIENT_ID,
-            "MSGRAPH_CLIENT_SECRET": teams.CLIENT_SECRET,
-            "MSGRAPH_USER_ID": teams.USER_ID,
-        }
+        return env_for(self.url)
 
     def start(self) -> Sandbox:
         """Serve in a daemon thread; returns self."""
@@ -155,3 +131,32 @@ class Sandbox:
         finally:
             sim.answer(received)
         return response(environ, start_response)
+
+
+def env_for(url: str) -> dict[str, str]:
+    """The configuration that points every provider at a sandbox served on ``url``."""
+    url = url.rstrip("/")
+    return {
+        "JITSI_BASE_URL": f"{url}/jitsi",
+        "JITSI_APP_ID": jitsi.APP_ID,
+        "JITSI_APP_SECRET": jitsi.APP_SECRET,
+        "BBB_URL": f"{url}/bbb/bigbluebutton/",
+        "BBB_SECRET": bigbluebutton.SECRET,
+        "ZOOM_API_BASE": f"{url}/zoom/v2",
+        "ZOOM_OAUTH_URL": f"{url}/zoom/oauth/token",
+        "ZOOM_ACCOUNT_ID": zoom.ACCOUNT_ID,
+        "ZOOM_CLIENT_ID": zoom.CLIENT_ID,
+        "ZOOM_CLIENT_SECRET": zoom.CLIENT_SECRET,
+        "ZOOM_WEBHOOK_SECRET": zoom.WEBHOOK_SECRET,
+        "ZOOM_USER_ID": "me",
+        "WHEREBY_API_BASE": f"{url}/whereby/v1",
+        "WHEREBY_API_KEY": whereby.API_KEY,
+        "DAILY_API_BASE": f"{url}/daily/v1",
+        "DAILY_API_KEY": daily.API_KEY,
+        "MSGRAPH_API_BASE": f"{url}/graph/v1.0",
+        "MSGRAPH_TOKEN_URL": f"{url}/login/{teams.TENANT_ID}/oauth2/v2.0/token",
+        "MSGRAPH_TENANT_ID": teams.TENANT_ID,
+        "MSGRAPH_CLIENT_ID": teams.CLIENT_ID,
+        "MSGRAPH_CLIENT_SECRET": teams.CLIENT_SECRET,
+        "MSGRAPH_USER_ID": teams.USER_ID,
+    }
