@@ -11,7 +11,10 @@ For each N and each server:
   ``POST /api/v1/sessions/<id>/switch`` (online <-> hybrid), so it commits and publishes
   ``session.updated`` through the after-commit hook;
 - ``bare``: a bare python-socketio server in the same async mode under the same gunicorn
-  command, whose ``POST /emit`` broadcasts the same payload to the same room (the stack's limit).
+  command, whose ``POST /emit`` broadcasts the same payload to the same room (the stack's limit);
+- ``split`` (with ``--redis URL``): two ``eventhub`` processes on that Redis, the clients split
+  between them, the switches made through the first: the scale-out fan-out, whose p99 is
+  compared with one process's (the goal: at most 1.5 times).
 
 N clients (python-socketio ``AsyncClient`` over websocket, spread over client processes)
 connect and subscribe; then SWITCHES switches are made one after another. Measured: the time
@@ -265,8 +268,11 @@ def run_round(kind: str, n: int, env: dict[str, str], seeded: dict[str, Any]) ->
     import requests
 
     result = Round(kind, n)
-    server = Server(kind, env)
-    server.start()
+    servers = [Server("eventhub" if kind == "split" else kind, env)
+               for _ in range(2 if kind == "split" else 1)]
+    for one in servers:
+        one.start()
+    server = servers[0]
     pid = server.worker_pid()
     http = requests.Session()
     headers = {"Authorization": f"Bearer {seeded['token']}"}
@@ -281,10 +287,11 @@ def run_round(kind: str, n: int, env: dict[str, str], seeded: dict[str, Any]) ->
     share = [n // CLIENT_PROCESSES + (1 if i < n % CLIENT_PROCESSES else 0)
              for i in range(CLIENT_PROCESSES)]
     try:
-        for count in share:
+        for i, count in enumerate(share):
             mine, theirs = context.Pipe()
+            url = servers[i % len(servers)].url  # split: half the clients on each process
             process = context.Process(target=client_process,
-                                      args=(theirs, server.url, count, seeded["event_id"]),
+                                      args=(theirs, url, count, seeded["event_id"]),
                                       daemon=True)
             process.start()
             pipes.append(mine)
@@ -364,7 +371,8 @@ def run_round(kind: str, n: int, env: dict[str, str], seeded: dict[str, Any]) ->
             if process.is_alive():
                 process.kill()
         http.close()
-        server.stop()
+        for one in servers:
+            one.stop()
     return result
 
 
@@ -429,6 +437,26 @@ def print_table(rounds: list[Round]) -> None:
         worst = max(ours.delays) / max(bare.delays)
         memory = ours.rss_per_conn_kb / bare.rss_per_conn_kb if bare.rss_per_conn_kb else 0
         print(f"  N={n:5d}: p99 x{p99:.2f}, max x{worst:.2f}, memory x{memory:.2f}")
+    split = [n for n in sorted({r.n for r in rounds}) if ("split", n) in by_key]
+    if split:
+        print("ratio split (two processes on Redis) / eventhub (one process), delivery p99 "
+              "(goal: at most x1.5):")
+    for n in split:
+        ours, one = by_key[("split", n)], by_key.get(("eventhub", n))
+        if one:
+            p99 = percentile(ours.delays, .99) / percentile(one.delays, .99)
+            print(f"  N={n:5d}: p99 x{p99:.2f}")
+
+
+def local_redis(url: str = "redis://127.0.0.1:6379/0") -> str | None:
+    """``url`` if a Redis answers there (the two-process round needs one), else None."""
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        return url
+    except Exception:  # noqa: BLE001 - no Redis: that round is skipped
+        return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -439,6 +467,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--postgres", metavar="URL",
                         help="use this PostgreSQL database (a schema of its own, dropped after), "
                              "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--redis", metavar="URL",
+                        default=os.environ.get("EVENTHUB_BENCH_REDIS_URL"),
+                        help="also two processes on this Redis, clients split between them "
+                             "(default: EVENTHUB_BENCH_REDIS_URL), e.g. redis://127.0.0.1:6379/0")
     parser.add_argument("--threading", action="store_true",
                         help="also EventHub in threading mode (flask eventhub serve)")
     args = parser.parse_args(argv if argv is not None else [])
@@ -452,6 +484,10 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         print("bench_live needs aiohttp for its clients (pip install -r requirements-dev.txt)")
         return
+    if not args.redis:
+        args.redis = local_redis()
+    if not args.redis:
+        print("no Redis on 127.0.0.1:6379 (or --redis URL): the two-process round is skipped")
     raise_fd_limit()
     rounds: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="eventhub-bench-live-") as tmp, \
@@ -469,9 +505,14 @@ def main(argv: list[str] | None = None) -> None:
               f"{SWITCHES} switches per row; {os.cpu_count()} CPUs shared by all", flush=True)
         for n in sizes:
             threading = ("threading",) if args.threading and n <= 1000 else ()
-            for kind in ("eventhub", "bare", *threading):
+            split = ("split",) if args.redis else ()
+            for kind in ("eventhub", "bare", *split, *threading):
                 started = time.perf_counter()
-                rounds.append(run_round(kind, n, env, seeded))
+                round_env = env
+                if kind == "split":  # the web processes provision themselves: no worker here
+                    round_env = {**env, "REDIS_URL": args.redis,
+                                 "EVENTHUB_PROVISIONING_IN_PROCESS": "1"}
+                rounds.append(run_round(kind, n, round_env, seeded))
                 print(f"  {kind} N={n}: {time.perf_counter() - started:.1f} s", flush=True)
     print()
     print_table(rounds)
