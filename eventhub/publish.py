@@ -161,9 +161,10 @@ def _listeners() -> list[Listener]:
 
 
 def _gate() -> VersionGate:
+    """This app's gate (a fresh one outside an app: nothing to compare with)."""
     if not has_app_context():
         return VersionGate()
-    return current_app.extensions.setdefault(GATE, VersionGate())
+    return current_app.extensions[GATE]
 
 
 def _after_request(response: Any) -> Any:
@@ -206,6 +207,7 @@ def _emit(name: str, payload: dict[str, Any], listeners: list[Listener],
 def init_app(app: Any) -> None:
     """Hook the SQLAlchemy session (once per process; every app shares the scoped session)
     and flush each request's publications in its teardown."""
+    app.extensions[GATE] = VersionGate()
     app.after_request(_after_request)
     app.teardown_request(_flush_request)
     if not event.contains(db.session, "after_commit", _after_commit):
