@@ -16,10 +16,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -216,16 +218,19 @@ class Stack:
                  webs: int = 2, workers: int = 2):
         self.installation = installation
         env = process_env(installation, sandbox_url)
+        # README's /run/...: a short directory (not pytest's deep tmp_path), as a Unix
+        # socket's path (the control socket) has at most 107 bytes.
+        self.run_dir = Path(tempfile.mkdtemp(prefix="eh-"))
         self.webs: list[Process] = []
         self.workers: list[Process] = []
         for _ in range(webs):
             port = free_port()
             self.webs.append(Process(
-                f"web {port}", readme_command("eventhub-web@.service", str(port), tmp / "run"),
+                f"web {port}", readme_command("eventhub-web@.service", str(port), self.run_dir),
                 env, tmp / f"web-{port}.log", port))
         for i in range(1, workers + 1):
             self.workers.append(Process(
-                f"worker {i}", readme_command("eventhub-worker@.service", str(i), tmp / "run"),
+                f"worker {i}", readme_command("eventhub-worker@.service", str(i), self.run_dir),
                 env, tmp / f"worker-{i}-{installation.schema}.log"))
         try:
             for process in self.webs + self.workers:
@@ -237,6 +242,7 @@ class Stack:
     def stop(self) -> None:
         for process in self.webs + self.workers:
             process.stop()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
