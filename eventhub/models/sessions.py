@@ -77,6 +77,8 @@ class Session(db.Model):
     mode: Mapped[str] = mapped_column(String(20), default="in_person")
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     delay_minutes: Mapped[int] = mapped_column(default=0)
+    # Language interpretation: {"languages": ["ru", "de"], "interpreter_ids": [participant ids]}.
+    interpretation: Mapped[dict | None] = mapped_column(JSON)
     sequence: Mapped[int] = mapped_column(default=0)
     # The UID an imported session came with, so that re-importing updates instead of duplicating.
     external_uid: Mapped[str | None] = mapped_column(String(255), index=True)

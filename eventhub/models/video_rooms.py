@@ -43,6 +43,10 @@ class VideoRoom(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     host_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The account of the provider's host pool that owns the meeting (services.hosts), and when
+    # it was given: one host runs one meeting at a time, and makes so many meetings a day.
+    host: Mapped[str | None] = mapped_column(String(254), index=True)
+    host_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

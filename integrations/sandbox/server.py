@@ -72,6 +72,8 @@ class Sandbox:
             "ZOOM_CLIENT_SECRET": zoom.CLIENT_SECRET,
             "ZOOM_WEBHOOK_SECRET": zoom.WEBHOOK_SECRET,
             "ZOOM_USER_ID": "me",
+            # The sandbox account has several licensed users: parallel halls get a host each.
+            "ZOOM_HOST_USERS": ",".join(zoom.HOST_USERS),
             "WHEREBY_API_BASE": f"{url}/whereby/v1",
             "WHEREBY_API_KEY": whereby.API_KEY,
             "DAILY_API_BASE": f"{url}/daily/v1",
@@ -82,6 +84,7 @@ class Sandbox:
             "MSGRAPH_CLIENT_ID": teams.CLIENT_ID,
             "MSGRAPH_CLIENT_SECRET": teams.CLIENT_SECRET,
             "MSGRAPH_USER_ID": teams.USER_ID,
+            "MSGRAPH_USER_IDS": ",".join(teams.HOST_USERS),
         }
 
     def start(self) -> Sandbox:
