@@ -47,6 +47,9 @@ class VideoRoom(db.Model):
     # it was given: one host runs one meeting at a time, and makes so many meetings a day.
     host: Mapped[str | None] = mapped_column(String(254), index=True)
     host_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many were in the meeting when the provider was last asked (services.attendance).
+    participant_count: Mapped[int | None] = mapped_column()
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

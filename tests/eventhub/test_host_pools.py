@@ -271,3 +271,36 @@ def test_hosts_needed_counts_the_most_meetings_at_once(ctx, create_event, create
     _event, sessions = parallel_day(create_event, create_room, create_session)
     assert hosts_needed(sessions) == 5
     assert hosts_needed(sessions[:1]) == 1
+
+
+@pytest.mark.parametrize(("lang", "says"), [
+    ("de", "„Deutsch“"), ("ru", "no channel"), ("en", "one of these channels")])
+def test_the_session_page_tells_which_channel_to_choose(client, sandbox, create_user, ctx,
+                                                        create_event, create_session,
+                                                        create_participant, lang, says):
+    """On Zoom the page names the channel in the reader's language (the floor language, here
+    Russian, needs none); the English reader is offered the channels there are."""
+    organizer = create_user("organizer")
+    event_session, _emails = interpreted_session(create_event, create_session,
+                                                 create_participant, "zoom")
+    switching.switch_session(event_session, "online", actor=organizer)
+    wait_jobs()
+    page = client.get(f"/sessions/{event_session.id}?lang={lang}").get_data(as_text=True)
+    note = page[page.index("data-interpretation"):]
+    if says == "no channel":
+        assert "канал перевода не нужен" in note
+    elif says == "one of these channels":
+        assert "choose one of these channels in the Interpretation menu: German" in note
+    else:
+        assert says in note
+
+
+def test_the_session_page_says_hall_only_where_the_provider_has_no_channels(
+        client, sandbox, create_user, ctx, create_event, create_session, create_participant):
+    organizer = create_user("organizer")
+    event_session, _emails = interpreted_session(create_event, create_session,
+                                                 create_participant, "whereby")
+    switching.switch_session(event_session, "online", actor=organizer)
+    wait_jobs()
+    page = client.get(f"/sessions/{event_session.id}?lang=en").get_data(as_text=True)
+    assert "it runs in the hall only" in page

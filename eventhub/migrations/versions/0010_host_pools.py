@@ -1,4 +1,4 @@
-"""Host pools and interpretation: video_rooms.host, sessions.interpretation
+"""Host pools and interpretation: video_rooms.host and counts, sessions.interpretation
 
 Revision ID: 0010
 Revises: 0002
@@ -20,6 +20,8 @@ def upgrade():
     with op.batch_alter_table('video_rooms', schema=None) as batch_op:
         batch_op.add_column(sa.Column('host', sa.String(length=254), nullable=True))
         batch_op.add_column(sa.Column('host_assigned_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('participant_count', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('counted_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_video_rooms_host'), ['host'], unique=False)
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('interpretation', sa.JSON(), nullable=True))
@@ -30,5 +32,7 @@ def downgrade():
         batch_op.drop_column('interpretation')
     with op.batch_alter_table('video_rooms', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_video_rooms_host'))
+        batch_op.drop_column('counted_at')
+        batch_op.drop_column('participant_count')
         batch_op.drop_column('host_assigned_at')
         batch_op.drop_column('host')
