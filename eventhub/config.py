@@ -47,8 +47,9 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     EVENTHUB_BASE_URL = os.environ.get("EVENTHUB_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     EVENTHUB_SANDBOX = _env_bool("EVENTHUB_SANDBOX")
-    # Threads in the web process that call providers (DESIGN.md: at least 8 in flight).
-    PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "8"))
+    # Threads in the web process that call providers (DESIGN.md: at least 8 in flight); each
+    # provider's own limits (integrations.limits) cap its calls within them.
+    PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "20"))
     PROVISIONING_ATTEMPTS = int(os.environ.get("EVENTHUB_PROVISIONING_ATTEMPTS", "4"))
     PROVISIONING_BACKOFF = float(os.environ.get("EVENTHUB_PROVISIONING_BACKOFF", "0.5"))
     # Jobs go to RQ on REDIS_URL unless this keeps them in the web process's thread pool.

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from .limits import CallLimits
+
 #: (connect, read) seconds for every provider call; ``requests`` has no default timeout.
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 15.0)
 
@@ -157,6 +159,8 @@ class VideoProvider(ABC):
     daily_host_limit: ClassVar[int | None] = None
     #: Whether meetings can carry language interpretation (channels per language).
     supports_interpretation: ClassVar[bool] = False
+    #: The provider's documented API limits, kept by every call (integrations.limits).
+    limits: ClassVar[CallLimits] = CallLimits()
 
     def __init__(
         self,

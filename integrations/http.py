@@ -7,6 +7,7 @@ timeouts, a pooled session, the mapping of transport faults and status codes to 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -24,6 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .base import DEFAULT_TIMEOUT, ProviderRejected, ProviderUnavailable
+from .limits import CallLimits, limiter_for
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +116,11 @@ class ProviderHTTP:
         secrets: Iterable[str] = (),
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        limits: CallLimits | None = None,
     ):
         self.provider = provider
+        # Every call waits for a slot and a token of the provider's documented limits.
+        self.limiter = limiter_for(provider, limits) if limits is not None else None
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
         self.session = session or _pooled_session()
@@ -161,17 +166,18 @@ class ProviderHTTP:
         where = f"{method} {urlsplit(url).path}"
         started = time.monotonic()
         try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                data=data,
-                headers=headers,
-                auth=auth,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            with self.limiter.call(method) if self.limiter else contextlib.nullcontext():
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    data=data,
+                    headers=headers,
+                    auth=auth,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
         except requests.Timeout as exc:
             self._log(where, "timeout", started)
             raise ProviderUnavailable(

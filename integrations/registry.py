@@ -52,6 +52,7 @@ def env_table() -> list[dict[str, Any]]:
             "host_pool": cls.host_pool_variable,
             "daily_host_limit": cls.daily_host_limit,
             "interpretation": cls.supports_interpretation,
+            "limits": cls.limits.describe(),
         }
         for name, cls in PROVIDERS.items()
     ]
@@ -79,8 +80,8 @@ def provider_table_markdown() -> str:
 
     lines = [
         "| provider | name | required variables | optional variables | base URLs (default) "
-        "| hosts and interpretation |",
-        "|---|---|---|---|---|---|",
+        "| API calls kept to | hosts and interpretation |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in env_table():
         secrets = set(row["secrets"])
@@ -90,6 +91,7 @@ def provider_table_markdown() -> str:
         )
         lines.append(
             f"| {row['label']} | `{row['name']}` | {names(row['required'], secrets)} "
-            f"| {names(row['optional'], secrets)} | {urls or '-'} | {limits(row)} |"
+            f"| {names(row['optional'], secrets)} | {urls or '-'} | {row['limits']} "
+            f"| {limits(row)} |"
         )
     return "\n".join(lines) + "\n"

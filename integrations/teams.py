@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from .base import JoinRequest, Room, RoomRequest, VideoProvider
 from .http import OAuthToken, ProviderHTTP, ProviderResponse
+from .limits import CallLimits
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 DEFAULT_TOKEN_URL = "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token"  # noqa: S105
@@ -45,12 +46,16 @@ class TeamsProvider(VideoProvider):
         "MSGRAPH_API_BASE": "https://graph.microsoft.com/v1.0",
         "MSGRAPH_TOKEN_URL": DEFAULT_TOKEN_URL,
     }
+    limits: ClassVar[CallLimits] = CallLimits(
+        in_flight=10, per_second=10,
+        source="https://learn.microsoft.com/graph/throttling-limits (cloud communications)",
+    )
 
     def __init__(self, config: Mapping[str, Any], **kwargs: Any):
         super().__init__(config, **kwargs)
         self.http = self.http or ProviderHTTP(
             self.name, self.setting("MSGRAPH_API_BASE"), secrets=self.secret_values(),
-            timeout=self.timeout,
+            timeout=self.timeout, limits=self.limits,
         )
         self.token = OAuthToken(self.http, self._fetch_token, self.clock)
         self.user = config["MSGRAPH_USER_ID"]

@@ -32,6 +32,7 @@ from .base import (
     VideoProvider,
 )
 from .http import OAuthToken, ProviderHTTP, ProviderResponse
+from .limits import CallLimits
 
 #: Zoom refuses webhooks whose timestamp is further than this from the clock (replay guard).
 WEBHOOK_MAX_SKEW_SECONDS = 300
@@ -96,6 +97,10 @@ class ZoomProvider(VideoProvider):
         "ZOOM_API_BASE": "https://api.zoom.us/v2",
         "ZOOM_OAUTH_URL": "https://zoom.us/oauth/token",
     }
+    limits: ClassVar[CallLimits] = CallLimits(
+        in_flight=20, per_second=20,
+        source="https://developers.zoom.us/docs/api/rate-limits/ (Pro: Medium 20/s)",
+    )
     host_pool_variable: ClassVar[str] = "ZOOM_HOST_USERS"
     daily_host_limit: ClassVar[int | None] = DAILY_MEETING_LIMIT
     supports_interpretation: ClassVar[bool] = True
@@ -104,7 +109,7 @@ class ZoomProvider(VideoProvider):
         super().__init__(config, **kwargs)
         self.http = self.http or ProviderHTTP(
             self.name, self.setting("ZOOM_API_BASE"), secrets=self.secret_values(),
-            timeout=self.timeout,
+            timeout=self.timeout, limits=self.limits,
         )
         self.user = config.get("ZOOM_USER_ID") or "me"
         self.token = OAuthToken(self.http, self._fetch_token, self.clock)
