@@ -16,13 +16,12 @@ import time
 import xml.etree.ElementTree as ET  # noqa: S405 -- parses only the configured provider's answers
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from werkzeug.http import parse_date
 
 from .base import DEFAULT_TIMEOUT, ProviderRejected, ProviderUnavailable
 from .limits import CallLimits, limiter_for
@@ -86,12 +85,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    when = parse_date(value)  # werkzeug's RFC 9110 date parser: aware UTC, or None
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
 
