@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -34,6 +35,17 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _default_async_mode() -> str:
+    """``gevent`` where gevent has patched this process (``serve``, ``gunicorn -k gevent``),
+    else ``threading`` (tests, the other commands)."""
+    if "gevent" in sys.modules:
+        from gevent import monkey
+
+        if monkey.is_module_patched("socket"):
+            return "gevent"
+    return "threading"
+
+
 def _default_database_url() -> str:
     instance = ROOT / "instance"
     return f"sqlite:///{instance / 'eventhub.db'}"
@@ -57,8 +69,10 @@ class Config:
     RQ_QUEUE = os.environ.get("EVENTHUB_RQ_QUEUE", "eventhub")
     PROVIDER_TIMEOUT = (float(os.environ.get("EVENTHUB_PROVIDER_CONNECT_TIMEOUT", "3.05")),
                         float(os.environ.get("EVENTHUB_PROVIDER_READ_TIMEOUT", "15")))
-    # Socket.IO server mode: "threading" for `make run`; gunicorn's gevent worker in production.
-    SOCKETIO_ASYNC_MODE = os.environ.get("EVENTHUB_ASYNC_MODE", "threading")
+    # Socket.IO server mode. `flask eventhub serve` (make run) runs gevent, as gunicorn's gevent
+    # worker does in production, unless EVENTHUB_ASYNC_MODE=threading; an app built in a
+    # process that gevent has not patched (tests, the other commands) runs threading.
+    SOCKETIO_ASYNC_MODE = os.environ.get("EVENTHUB_ASYNC_MODE") or _default_async_mode()
     # /live background task: join-window scan period, and the fastest presence updates.
     LIVE_JOIN_SCAN_SECONDS = float(os.environ.get("EVENTHUB_LIVE_JOIN_SCAN_SECONDS", "5"))
     LIVE_PRESENCE_SECONDS = float(os.environ.get("EVENTHUB_LIVE_PRESENCE_SECONDS", "0.5"))

@@ -84,19 +84,35 @@ def create_user(email: str, role: str, password: str, name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Serve the web pages, the API and Socket.IO in one process."""
-    if current_app.config["EVENTHUB_SANDBOX"]:
+    """Serve the web pages, the API and Socket.IO in one process (gevent, as production;
+    EVENTHUB_ASYNC_MODE=threading for werkzeug's threaded server)."""
+    wanted = os.environ.get("EVENTHUB_ASYNC_MODE") or "gevent"
+    if wanted == "gevent" and current_app.config["SOCKETIO_ASYNC_MODE"] != "gevent":
+        # gevent must patch the standard library before anything imports it: start afresh.
+        # The same environment (.env included) builds the app again in the new process.
+        from .gevent_serve import command
+
+        os.environ.pop("FLASK_RUN_FROM_CLI", None)
+        argv = command(host, port)
+        os.execv(argv[0], argv)  # noqa: S606 - this interpreter, our own fixed arguments
+    run_server(current_app._get_current_object(), host, port)
+
+
+def run_server(app: Flask, host: str, port: int) -> None:
+    """What ``serve`` runs in either mode (inside the app's context): the sandbox when asked
+    for, rooms left pending taken up, then the web and Socket.IO server."""
+    if app.config["EVENTHUB_SANDBOX"]:
         # Before recover(), so that rooms left pending go to the simulators too.
-        server = start_sandbox_for(current_app._get_current_object())
+        server = start_sandbox_for(app)
         click.echo(f"provider sandbox on {server.url} (EVENTHUB_SANDBOX=1)")
     recovered = provisioning.recover(take_over=True)
     if recovered:
         click.echo(f"taking up {recovered} video rooms left pending")
-    click.echo(f"EventHub on http://{host}:{port}/")
+    click.echo(f"EventHub on http://{host}:{port}/ ({app.config['SOCKETIO_ASYNC_MODE']})")
     # `flask` sets this so that app.run() inside a command is ignored; serving is our purpose.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    socketio.run(current_app._get_current_object(), host=host, port=port,
-                 allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                 log_output=False)
 
 
 def init_app(app: Flask) -> None:
