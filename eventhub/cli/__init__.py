@@ -109,10 +109,29 @@ def run_server(app: Flask, host: str, port: int) -> None:
     if recovered:
         click.echo(f"taking up {recovered} video rooms left pending")
     click.echo(f"EventHub on http://{host}:{port}/ ({app.config['SOCKETIO_ASYNC_MODE']})")
+    if app.config["SOCKETIO_ASYNC_MODE"] == "gevent":
+        _serve_gevent(app, host, port)
+        return
     # `flask` sets this so that app.run() inside a command is ignored; serving is our purpose.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
                  log_output=False)
+
+
+def _serve_gevent(app: Flask, host: str, port: int) -> None:
+    """gevent's WSGI server (as ``socketio.run`` builds it) on a listener with TCP_NODELAY.
+
+    pywsgi writes a response's headers and body in two sends; with Nagle's algorithm on, the
+    body waits for the client's delayed ACK of the headers, 40 ms per keep-alive request.
+    Accepted sockets inherit TCP_NODELAY from the listener (gunicorn sets it the same way).
+    """
+    import socket
+
+    from gevent import pywsgi
+
+    listener = socket.create_server((host, port), reuse_port=False, backlog=2048)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pywsgi.WSGIServer(listener, app, log=None).serve_forever()
 
 
 def init_app(app: Flask) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..errors import Conflict, Invalid
 from ..extensions import db
@@ -51,7 +52,11 @@ def list_sessions(
         query = query.where(Session.room_id == room_id)
     if track:
         query = query.where(Session.track == track)
-    return query.order_by(Session.starts_at, Session.id)
+    # Every session shown carries its people and room: load them in three queries per page,
+    # not three per session.
+    return query.order_by(Session.starts_at, Session.id).options(
+        selectinload(Session.moderators), selectinload(Session.speakers),
+        selectinload(Session.video_room))
 
 
 def event_bounds(timezone: str, start_date: date, end_date: date) -> tuple[datetime, datetime]:
