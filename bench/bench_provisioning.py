@@ -70,6 +70,7 @@ def main(quick: bool = False) -> list:
     from eventhub import create_app, models
     from eventhub.extensions import db
     from eventhub.services import provisioning, switching
+    from eventhub.services.providers import reset_clients
     from integrations.sandbox import Sandbox
 
     sandbox = Sandbox().start()
@@ -100,6 +101,7 @@ def main(quick: bool = False) -> list:
             with app.app_context():
                 provisioning.dispatcher().shutdown()
                 db.engine.dispose()
+            reset_clients(app)
             sandbox.stop()
 
     print(f"provider {PROVIDER} (sandbox), latency {latency * 1000:.0f} ms per create, "

@@ -180,6 +180,12 @@ class VideoProvider(ABC):
         self.http = http
         self.timeout = timeout
 
+    def close(self) -> None:
+        """Close the client's HTTP connections (EventHub forgets the client)."""
+        close = getattr(self.http, "close", None)
+        if close is not None:
+            close()
+
     def setting(self, name: str) -> str:
         """A variable's value from the config, else its declared default, else ``""``."""
         return str(self.config.get(name) or self.base_urls.get(name, ""))

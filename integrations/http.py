@@ -123,6 +123,10 @@ class ProviderHTTP:
         self._secrets: set[str] = {s for s in secrets if s}
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Close the pooled connections (a client that is done with the provider)."""
+        self.session.close()
+
     def add_secret(self, value: str) -> None:
         """Redact ``value`` (e.g. an access token obtained at run time) from now on."""
         if value:
