@@ -6,7 +6,9 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("provisioning", "calendars", "live")
+from bench import report
+
+BENCHMARKS = ("provisioning", "api", "calendars", "live")
 
 
 def main(argv: list[str]) -> int:
@@ -16,11 +18,16 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
         return 2
+    figures: list[report.Figure] = []
     for name in names:
         print(f"\n=== bench {name} ===", flush=True)
         started = time.perf_counter()
-        importlib.import_module(f"bench.bench_{name}").main()
+        figures += importlib.import_module(f"bench.bench_{name}").main() or []
         print(f"=== {name} took {time.perf_counter() - started:.1f} s ===", flush=True)
+    print("\n=== all figures ===\n")
+    print(report.table(figures))
+    report.write(figures)
+    print(f"\nwritten to {report.RESULTS}")
     return 0
 
 

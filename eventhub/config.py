@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -18,10 +19,11 @@ PROVIDER_ENV = (
     "JITSI_BASE_URL", "JITSI_APP_ID", "JITSI_APP_SECRET", "JITSI_MODERATOR_AFFILIATION",
     "BBB_URL", "BBB_SECRET", "BBB_CHECKSUM",
     "ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET", "ZOOM_WEBHOOK_SECRET",
-    "ZOOM_USER_ID", "ZOOM_API_BASE", "ZOOM_OAUTH_URL",
+    "ZOOM_USER_ID", "ZOOM_HOST_USERS", "ZOOM_API_BASE", "ZOOM_OAUTH_URL",
     "WHEREBY_API_KEY", "WHEREBY_API_BASE",
     "DAILY_API_KEY", "DAILY_API_BASE",
     "MSGRAPH_TENANT_ID", "MSGRAPH_CLIENT_ID", "MSGRAPH_CLIENT_SECRET", "MSGRAPH_USER_ID",
+    "MSGRAPH_USER_IDS",
     "MSGRAPH_API_BASE", "MSGRAPH_TOKEN_URL",
 )  # fmt: skip
 
@@ -31,6 +33,17 @@ def _env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _default_async_mode() -> str:
+    """``gevent`` where gevent has patched this process (``serve``, ``gunicorn -k gevent``),
+    else ``threading`` (tests, the other commands)."""
+    if "gevent" in sys.modules:
+        from gevent import monkey
+
+        if monkey.is_module_patched("socket"):
+            return "gevent"
+    return "threading"
 
 
 def _default_database_url() -> str:
@@ -53,8 +66,9 @@ class Config:
     # free 127.0.0.1 port and points every provider at them; a URL (http://127.0.0.1:5050):
     # every process points at the `flask eventhub sandbox` serving there (several processes).
     EVENTHUB_SANDBOX = os.environ.get("EVENTHUB_SANDBOX", "").strip()
-    # Threads in the web process that call providers (DESIGN.md: at least 8 in flight).
-    PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "8"))
+    # Threads in the web process that call providers (DESIGN.md: at least 8 in flight); each
+    # provider's own limits (integrations.limits) cap its calls within them.
+    PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "20"))
     PROVISIONING_ATTEMPTS = int(os.environ.get("EVENTHUB_PROVISIONING_ATTEMPTS", "4"))
     PROVISIONING_BACKOFF = float(os.environ.get("EVENTHUB_PROVISIONING_BACKOFF", "0.5"))
     # How long a worker holds a pending room before another may take it (renewed before each
@@ -69,8 +83,10 @@ class Config:
     RQ_QUEUE = os.environ.get("EVENTHUB_RQ_QUEUE", "eventhub")
     PROVIDER_TIMEOUT = (float(os.environ.get("EVENTHUB_PROVIDER_CONNECT_TIMEOUT", "3.05")),
                         float(os.environ.get("EVENTHUB_PROVIDER_READ_TIMEOUT", "15")))
-    # Socket.IO server mode: "threading" for `make run`; gunicorn's gevent worker in production.
-    SOCKETIO_ASYNC_MODE = os.environ.get("EVENTHUB_ASYNC_MODE", "threading")
+    # Socket.IO server mode. `flask eventhub serve` (make run) runs gevent, as gunicorn's gevent
+    # worker does in production, unless EVENTHUB_ASYNC_MODE=threading; an app built in a
+    # process that gevent has not patched (tests, the other commands) runs threading.
+    SOCKETIO_ASYNC_MODE = os.environ.get("EVENTHUB_ASYNC_MODE") or _default_async_mode()
     # /live background task: join-window scan period, and the fastest presence updates.
     LIVE_JOIN_SCAN_SECONDS = float(os.environ.get("EVENTHUB_LIVE_JOIN_SCAN_SECONDS", "5"))
     LIVE_PRESENCE_SECONDS = float(os.environ.get("EVENTHUB_LIVE_PRESENCE_SECONDS", "0.5"))

@@ -11,13 +11,15 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
 from integrations.zoom import url_validation_response, verify_webhook
 
-from .services.provider_events import apply_provider_event
+from .services.attendance import record_meeting_presence
+from .services.provider_events import apply_provider_event, find_room
 from .services.providers import provider_config
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,10 @@ bp = Blueprint("webhooks", __name__, url_prefix="/integrations")
 # Zoom's meeting events -> provider-neutral ones
 # (https://developers.zoom.us/docs/api/meetings/events/#tag/meeting).
 ZOOM_EVENTS = {"meeting.started": "started", "meeting.ended": "ended"}
+# Who came and went (https://developers.zoom.us/docs/api/meetings/events/#tag/meeting/POST/
+# meeting.participant_joined): -> the payload time field that says when.
+ZOOM_PRESENCE = {"meeting.participant_joined": "join_time",
+                 "meeting.participant_left": "leave_time"}
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
@@ -71,7 +77,39 @@ def zoom_webhook():
         changed = apply_provider_event("zoom", str(meeting_id), ZOOM_EVENTS[event])
         # 200 also for meetings we don't know: Zoom retries anything else.
         return jsonify({"status": "applied" if changed else "ignored"})
+    if event in ZOOM_PRESENCE:
+        return jsonify({"status": _zoom_presence(payload, ZOOM_PRESENCE[event])})
     return jsonify({"status": "ignored"})
+
+
+def _zoom_presence(payload: dict[str, Any], time_field: str) -> str:
+    """Record a participant joining or leaving a Zoom meeting; "applied" or "ignored"."""
+    meeting = payload.get("object") if isinstance(payload.get("object"), dict) else {}
+    person = meeting.get("participant") if isinstance(meeting.get("participant"), dict) else {}
+    meeting_id, when = meeting.get("id"), _zoom_instant(person.get(time_field))
+    key = person.get("participant_uuid") or person.get("user_id") or person.get("id")
+    if meeting_id in (None, "") or when is None or not isinstance(key, str | int):
+        abort(400, description=f"payload.object.id, participant.{time_field} and "
+                               "participant.user_id are required")
+    room = find_room("zoom", str(meeting_id))
+    if room is None:
+        return "ignored"  # 200 all the same: Zoom retries anything else
+    name, email = person.get("user_name"), person.get("email")
+    changed = record_meeting_presence(
+        room, key=str(key)[:255], name=name if isinstance(name, str) else "",
+        email=email if isinstance(email, str) else "",
+        **({"joined_at": when} if time_field == "join_time" else {"left_at": when}))
+    return "applied" if changed else "ignored"
+
+
+def _zoom_instant(value: Any) -> datetime | None:
+    """Zoom's ``2027-06-28T09:01:02Z`` as an aware datetime, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 #: Providers with a webhook, by name.

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from .limits import CallLimits
+
 #: (connect, read) seconds for every provider call; ``requests`` has no default timeout.
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 15.0)
 
@@ -81,10 +83,22 @@ class UnknownProvider(ProviderError):
 
 
 @dataclass(frozen=True)
+class Interpreter:
+    """An interpreter of a meeting: their e-mail and the two languages (ISO 639-1) they work
+    between."""
+
+    email: str
+    languages: tuple[str, str]
+
+
+@dataclass(frozen=True)
 class RoomRequest:
     """What EventHub asks for: one room for one session.
 
     ``key`` is stable for the session (derived from its id) and makes ``create_room`` idempotent.
+    ``host`` is the account of the provider's host pool that owns the meeting ("" = the
+    provider's default account); ``alternative_hosts`` are e-mails of people who may start it
+    (the session's moderators); ``interpreters`` ask for language interpretation.
     """
 
     key: str
@@ -93,6 +107,9 @@ class RoomRequest:
     ends_at: datetime
     timezone: str = "UTC"
     description: str = ""
+    host: str = ""
+    alternative_hosts: tuple[str, ...] = ()
+    interpreters: tuple[Interpreter, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,15 @@ class VideoProvider(ABC):
     secrets: ClassVar[tuple[str, ...]] = ()
     #: Base-URL variables and their defaults (the real service).
     base_urls: ClassVar[dict[str, str]] = {}
+    #: The variable listing the accounts that host meetings, where one account can run one
+    #: meeting at a time ("" = no such limit: any number of rooms at once).
+    host_pool_variable: ClassVar[str] = ""
+    #: The provider's documented limit of meetings one host may create or update per day.
+    daily_host_limit: ClassVar[int | None] = None
+    #: Whether meetings can carry language interpretation (channels per language).
+    supports_interpretation: ClassVar[bool] = False
+    #: The provider's documented API limits, kept by every call (integrations.limits).
+    limits: ClassVar[CallLimits] = CallLimits()
 
     def __init__(
         self,
@@ -153,6 +179,12 @@ class VideoProvider(ABC):
         self.clock = clock
         self.http = http
         self.timeout = timeout
+
+    def close(self) -> None:
+        """Close the client's HTTP connections (EventHub forgets the client)."""
+        close = getattr(self.http, "close", None)
+        if close is not None:
+            close()
 
     def setting(self, name: str) -> str:
         """A variable's value from the config, else its declared default, else ``""``."""
@@ -186,6 +218,10 @@ class VideoProvider(ABC):
     @abstractmethod
     def host_url(self, room: Room, join: JoinRequest) -> str:
         """A moderator's URL with host rights. Never shown to participants."""
+
+    def host_pool(self) -> tuple[str, ...]:
+        """The accounts that may host meetings, one meeting at a time each; () = no pool."""
+        return ()
 
     def host_rights_by_url(self) -> bool:
         """Whether ``host_url`` itself grants host rights.

@@ -25,6 +25,7 @@ from .base import (
     key_slug,
 )
 from .http import ProviderHTTP
+from .limits import CallLimits
 
 CHECKSUM_ALGORITHMS = ("sha1", "sha256")
 
@@ -38,6 +39,10 @@ class BigBlueButtonProvider(VideoProvider):
     optional: ClassVar[tuple[str, ...]] = ("BBB_CHECKSUM",)
     secrets: ClassVar[tuple[str, ...]] = ("BBB_SECRET",)
     base_urls: ClassVar[dict[str, str]] = {"BBB_URL": ""}
+    limits: ClassVar[CallLimits] = CallLimits(
+        in_flight=20,
+        source="your own server: no documented rate; 20 calls at once spares it",
+    )
 
     def __init__(self, config: Mapping[str, Any], **kwargs: Any):
         super().__init__(config, **kwargs)
@@ -49,7 +54,7 @@ class BigBlueButtonProvider(VideoProvider):
             )
         self.http = self.http or ProviderHTTP(
             self.name, self.setting("BBB_URL"), secrets=self.secret_values(),
-            timeout=self.timeout,
+            timeout=self.timeout, limits=self.limits,
         )
 
     def create_room(self, req: RoomRequest) -> Room:

@@ -22,6 +22,7 @@ from .base import (
     key_slug,
 )
 from .http import ProviderHTTP
+from .limits import CallLimits
 
 #: A room stays joinable this long after the session's scheduled end (overruns).
 ROOM_GRACE = timedelta(hours=6)
@@ -37,12 +38,16 @@ class DailyProvider(VideoProvider):
     required: ClassVar[tuple[str, ...]] = ("DAILY_API_KEY",)
     secrets: ClassVar[tuple[str, ...]] = ("DAILY_API_KEY",)
     base_urls: ClassVar[dict[str, str]] = {"DAILY_API_BASE": "https://api.daily.co/v1"}
+    limits: ClassVar[CallLimits] = CallLimits(
+        in_flight=20, per_second=20, per_second_by_method=(("DELETE", 2),),
+        source="https://docs.daily.co/reference/rest-api#rate-limits (20/s; deletions 2/s)",
+    )
 
     def __init__(self, config: Mapping[str, Any], **kwargs: Any):
         super().__init__(config, **kwargs)
         self.http = self.http or ProviderHTTP(
             self.name, self.setting("DAILY_API_BASE"), secrets=self.secret_values(),
-            timeout=self.timeout,
+            timeout=self.timeout, limits=self.limits,
         )
         self.headers = {"Authorization": f"Bearer {config['DAILY_API_KEY']}"}
 

@@ -7,6 +7,7 @@ timeouts, a pooled session, the mapping of transport faults and status codes to 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -15,15 +16,15 @@ import time
 import xml.etree.ElementTree as ET  # noqa: S405 -- parses only the configured provider's answers
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from werkzeug.http import parse_date
 
 from .base import DEFAULT_TIMEOUT, ProviderRejected, ProviderUnavailable
+from .limits import CallLimits, limiter_for
 
 logger = logging.getLogger(__name__)
 
@@ -84,12 +85,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    when = parse_date(value)  # werkzeug's RFC 9110 date parser: aware UTC, or None
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
 
@@ -114,13 +112,20 @@ class ProviderHTTP:
         secrets: Iterable[str] = (),
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        limits: CallLimits | None = None,
     ):
         self.provider = provider
+        # Every call waits for a slot and a token of the provider's documented limits.
+        self.limiter = limiter_for(provider, limits) if limits is not None else None
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
         self.session = session or _pooled_session()
         self._secrets: set[str] = {s for s in secrets if s}
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the pooled connections (a client that is done with the provider)."""
+        self.session.close()
 
     def add_secret(self, value: str) -> None:
         """Redact ``value`` (e.g. an access token obtained at run time) from now on."""
@@ -161,17 +166,18 @@ class ProviderHTTP:
         where = f"{method} {urlsplit(url).path}"
         started = time.monotonic()
         try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                data=data,
-                headers=headers,
-                auth=auth,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            with self.limiter.call(method) if self.limiter else contextlib.nullcontext():
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    data=data,
+                    headers=headers,
+                    auth=auth,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
         except requests.Timeout as exc:
             self._log(where, "timeout", started)
             raise ProviderUnavailable(

@@ -49,6 +49,10 @@ def env_table() -> list[dict[str, Any]]:
             "optional": list(cls.optional),
             "secrets": list(cls.secrets),
             "base_urls": dict(cls.base_urls),
+            "host_pool": cls.host_pool_variable,
+            "daily_host_limit": cls.daily_host_limit,
+            "interpretation": cls.supports_interpretation,
+            "limits": cls.limits.describe(),
         }
         for name, cls in PROVIDERS.items()
     ]
@@ -64,9 +68,20 @@ def provider_table_markdown() -> str:
         marked = [f"`{v}` (secret)" if v in secrets else f"`{v}`" for v in values]
         return ", ".join(marked) or "none"
 
+    def limits(row: dict[str, Any]) -> str:
+        said = []
+        if row["host_pool"]:
+            daily = row["daily_host_limit"]
+            said.append(f"host pool `{row['host_pool']}`: one meeting at a time per host"
+                        + (f", {daily} creates or updates per host a day" if daily else ""))
+        said.append("language interpretation" if row["interpretation"]
+                    else "no interpretation channels (interpreters in the hall only)")
+        return "; ".join(said)
+
     lines = [
-        "| provider | name | required variables | optional variables | base URLs (default) |",
-        "|---|---|---|---|---|",
+        "| provider | name | required variables | optional variables | base URLs (default) "
+        "| API calls kept to | hosts and interpretation |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in env_table():
         secrets = set(row["secrets"])
@@ -76,6 +91,7 @@ def provider_table_markdown() -> str:
         )
         lines.append(
             f"| {row['label']} | `{row['name']}` | {names(row['required'], secrets)} "
-            f"| {names(row['optional'], secrets)} | {urls or '-'} |"
+            f"| {names(row['optional'], secrets)} | {urls or '-'} | {row['limits']} "
+            f"| {limits(row)} |"
         )
     return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from .base import JoinRequest, Room, RoomRequest, VideoProvider
 from .http import ProviderHTTP
+from .limits import CallLimits
 
 #: endDate is set this long after the session's scheduled end (overruns); Whereby deletes
 #: the room an hour after endDate (reference/whereby-rest-api-reference/meetings).
@@ -40,12 +41,16 @@ class WherebyProvider(VideoProvider):
     required: ClassVar[tuple[str, ...]] = ("WHEREBY_API_KEY",)
     secrets: ClassVar[tuple[str, ...]] = ("WHEREBY_API_KEY",)
     base_urls: ClassVar[dict[str, str]] = {"WHEREBY_API_BASE": "https://api.whereby.dev/v1"}
+    limits: ClassVar[CallLimits] = CallLimits(
+        in_flight=10, per_second=10,
+        source="Whereby documents no figure: 10/s keeps well inside its 429 limiting",
+    )
 
     def __init__(self, config: Mapping[str, Any], **kwargs: Any):
         super().__init__(config, **kwargs)
         self.http = self.http or ProviderHTTP(
             self.name, self.setting("WHEREBY_API_BASE"), secrets=self.secret_values(),
-            timeout=self.timeout,
+            timeout=self.timeout, limits=self.limits,
         )
         self.headers = {"Authorization": f"Bearer {config['WHEREBY_API_KEY']}"}
 

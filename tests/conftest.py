@@ -12,6 +12,7 @@ from eventhub import create_app
 from eventhub.extensions import db
 from eventhub.models import Event, Participant, Room, Session, User
 from eventhub.services import access, provisioning
+from eventhub.services.providers import reset_clients
 from integrations.sandbox import Sandbox
 
 START = date(2030, 6, 28)  # a Friday; Europe/Moscow has no DST to trip over
@@ -65,6 +66,7 @@ def app(app_config):
         provisioning.dispatcher().shutdown()
         db.session.remove()
         db.engine.dispose()
+    reset_clients(app)  # close the provider clients' connections with the app
 
 
 @pytest.fixture

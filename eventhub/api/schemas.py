@@ -25,7 +25,7 @@ from ..services.common import MAX_ID
 Mode = Literal["in_person", "hybrid", "online"]
 Status = Literal["scheduled", "live", "paused", "delayed", "ended", "cancelled"]
 Language = Literal["ru", "de", "en"]
-Role = Literal["official", "delegate", "speaker", "press", "guest"]
+Role = Literal["official", "delegate", "speaker", "press", "guest", "interpreter"]
 Attendance = Literal["in_person", "remote"]
 InvitationStatus = Literal["invited", "accepted", "declined"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -97,6 +97,15 @@ class RoomCreate(Schema):
     capacity: int | None = Field(None, ge=0, le=1_000_000)
 
 
+class Interpretation(Schema):
+    """Simultaneous interpretation of a session: its languages (ISO 639-1, the first is the
+    floor language) and the interpreters (participants with the role ``interpreter``)."""
+
+    languages: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]] = Field(
+        min_length=2, max_length=6)
+    interpreter_ids: list[Id] = Field(default_factory=list, max_length=20)
+
+
 class SessionCreate(Schema):
     title: Texts
     description: Texts | None = None
@@ -106,6 +115,7 @@ class SessionCreate(Schema):
     track: str = Field("", max_length=100)
     moderator_ids: list[Id] = Field(default_factory=list, max_length=100)
     speaker_ids: list[Id] = Field(default_factory=list, max_length=100)
+    interpretation: Interpretation | None = None
 
 
 class SessionUpdate(Schema):
@@ -117,6 +127,7 @@ class SessionUpdate(Schema):
     track: str | None = Field(None, max_length=100)
     moderator_ids: list[Id] | None = Field(None, max_length=100)
     speaker_ids: list[Id] | None = Field(None, max_length=100)
+    interpretation: Interpretation | None = None
 
 
 class SwitchRequest(Schema):
@@ -167,7 +178,7 @@ class TokenRequest(Schema):
     password: Annotated[str, StringConstraints(strip_whitespace=False, max_length=1000)]
 
 
-NULLABLE = frozenset({"room_id", "fallback_provider", "description"})
+NULLABLE = frozenset({"room_id", "fallback_provider", "description", "interpretation"})
 
 
 def changes(body: Schema) -> dict[str, Any]:
@@ -238,12 +249,15 @@ class SessionOut(Out):
     version: int
     moderator_ids: list[int]
     speaker_ids: list[int]
+    interpretation: dict[str, list[Any]] | None = None
     room: RoomStateOut | None
 
 
 class VideoRoomOut(RoomStateOut):
     session_id: int
     attempts: int
+    host: str | None = None
+    interpretation: Literal["provider", "hall_only"] | None = None
     host_url: str | None = None
 
 
@@ -342,6 +356,7 @@ def session_to_dict(event_session: Session) -> dict[str, Any]:
         "version": event_session.version,
         "moderator_ids": sorted(u.id for u in event_session.moderators),
         "speaker_ids": sorted(p.id for p in event_session.speakers),
+        "interpretation": event_session.interpretation,
         "room": room_state(event_session.video_room),
     }  # fmt: skip
 

@@ -66,8 +66,11 @@ def get_room(session_id: int):
     if video_room is None:
         raise NotFound("this session has no video room")
     body = {**room_state(video_room), "session_id": event_session.id,
-            "attempts": video_room.attempts}
+            "attempts": video_room.attempts,
+            "interpretation": provisioning.interpretation_state(video_room)}
     who = actor()
+    if access.moderates(who, event_session):
+        body["host"] = video_room.host  # which account of the pool runs it
     if video_room.state == "ready" and access.moderates(who, event_session):
         body["host_url"] = provisioning.host_url(video_room, who.name or who.email, str(who.id))
     return body

@@ -83,18 +83,53 @@ def create_user(email: str, role: str, password: str, name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Serve the web pages, the API and Socket.IO in one process."""
-    server = current_app.extensions.get("eventhub.sandbox")  # create_app started it
+    """Serve the web pages, the API and Socket.IO in one process (gevent, as production;
+    EVENTHUB_ASYNC_MODE=threading for werkzeug's threaded server)."""
+    wanted = os.environ.get("EVENTHUB_ASYNC_MODE") or "gevent"
+    if wanted == "gevent" and current_app.config["SOCKETIO_ASYNC_MODE"] != "gevent":
+        # gevent must patch the standard library before anything imports it: start afresh.
+        # The same environment (.env included) builds the app again in the new process.
+        from .gevent_serve import command
+
+        os.environ.pop("FLASK_RUN_FROM_CLI", None)
+        argv = command(host, port)
+        os.execv(argv[0], argv)  # noqa: S606 - this interpreter, our own fixed arguments
+    run_server(current_app._get_current_object(), host, port)
+
+
+def run_server(app: Flask, host: str, port: int) -> None:
+    """What ``serve`` runs in either mode (inside the app's context): the sandbox when asked
+    for, rooms left pending taken up, then the web and Socket.IO server."""
+    server = app.extensions.get("eventhub.sandbox")  # create_app started it
     if server is not None:
         click.echo(f"provider sandbox on {server.url} (EVENTHUB_SANDBOX=1)")
     recovered = provisioning.recover(take_over=True)
     if recovered:
         click.echo(f"taking up {recovered} video rooms left pending")
-    click.echo(f"EventHub on http://{host}:{port}/")
+    click.echo(f"EventHub on http://{host}:{port}/ ({app.config['SOCKETIO_ASYNC_MODE']})")
+    if app.config["SOCKETIO_ASYNC_MODE"] == "gevent":
+        _serve_gevent(app, host, port)
+        return
     # `flask` sets this so that app.run() inside a command is ignored; serving is our purpose.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    socketio.run(current_app._get_current_object(), host=host, port=port,
-                 allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                 log_output=False)
+
+
+def _serve_gevent(app: Flask, host: str, port: int) -> None:
+    """gevent's WSGI server (as ``socketio.run`` builds it) on a listener with TCP_NODELAY.
+
+    pywsgi writes a response's headers and body in two sends; with Nagle's algorithm on, the
+    body waits for the client's delayed ACK of the headers, 40 ms per keep-alive request.
+    Accepted sockets inherit TCP_NODELAY from the listener (gunicorn sets it the same way).
+    """
+    import socket
+
+    from gevent import pywsgi
+
+    listener = socket.create_server((host, port), reuse_port=False, backlog=2048)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pywsgi.WSGIServer(listener, app, log=None).serve_forever()
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """EventHub's models, one module per aggregate."""
 
+from .attendance import JoinOpen, MeetingAttendance
 from .events import MODES, Event, Room
 from .participants import (
     ATTENDANCE,
@@ -28,3 +29,4 @@ __all__ = [
     "Participant", "Room", "Session", "Status", "User", "VideoRoom", "session_moderators",
     "session_speakers", "utcnow",
 ]  # fmt: skip
+__all__ += ["JoinOpen", "MeetingAttendance"]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .events import Event
     from .sessions import Session
 
-PARTICIPANT_ROLES = ("official", "delegate", "speaker", "press", "guest")
+PARTICIPANT_ROLES = ("official", "delegate", "speaker", "press", "guest", "interpreter")
 ATTENDANCE = ("in_person", "remote")
 INVITATION_STATUSES = ("invited", "accepted", "declined")
 

@@ -77,6 +77,8 @@ class Session(db.Model):
     mode: Mapped[str] = mapped_column(String(20), default="in_person")
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     delay_minutes: Mapped[int] = mapped_column(default=0)
+    # Language interpretation: {"languages": ["ru", "de"], "interpreter_ids": [participant ids]}.
+    interpretation: Mapped[dict | None] = mapped_column(JSON)
     sequence: Mapped[int] = mapped_column(default=0)
     # Rises with every change of the session or its video room (eventhub.versioning): the
     # order of what /live publishes, so nobody shows an older state after a newer one.

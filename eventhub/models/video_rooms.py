@@ -43,6 +43,13 @@ class VideoRoom(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     host_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The account of the provider's host pool that owns the meeting (services.hosts), and when
+    # it was given: one host runs one meeting at a time, and makes so many meetings a day.
+    host: Mapped[str | None] = mapped_column(String(254), index=True)
+    host_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many were in the meeting when the provider was last asked (services.attendance).
+    participant_count: Mapped[int | None] = mapped_column()
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -67,6 +67,9 @@ def provider(name: str) -> VideoProvider:
 
 
 def reset_clients(app: Flask) -> None:
-    """Forget the app's provider clients (after ``PROVIDERS`` changed)."""
+    """Forget the app's provider clients (after ``PROVIDERS`` changed, or when the app is
+    done), closing their connections."""
     with _clients_lock:
-        app.extensions.pop("eventhub.providers", None)
+        clients = app.extensions.pop("eventhub.providers", None) or {}
+    for client in clients.values():
+        client.close()

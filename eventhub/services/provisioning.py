@@ -18,7 +18,7 @@ import hmac
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from integrations.base import (
+    Interpreter,
     JoinRequest,
     ProviderError,
     ProviderNotConfigured,
@@ -39,7 +40,8 @@ from integrations.registry import PROVIDERS
 
 from ..errors import RoomUnavailable
 from ..extensions import db
-from ..models import VideoRoom, utcnow
+from ..models import Participant, Session, VideoRoom, utcnow
+from . import hosts
 from .common import pick_text
 from .jobs import Periodic, dispatcher, job, submit, submit_many  # noqa: F401 - dispatcher
 from .providers import provider, provider_config
@@ -110,7 +112,8 @@ def room_key(room: VideoRoom) -> str:
 
 
 def room_request(room: VideoRoom) -> RoomRequest:
-    """What the provider is asked for, derived from the room's session."""
+    """What the provider is asked for, derived from the room's session: its key, title and
+    times, the pool host chosen for it, its moderators as alternative hosts, its interpreters."""
     event_session = room.session
     event = event_session.event
     return RoomRequest(
@@ -120,7 +123,39 @@ def room_request(room: VideoRoom) -> RoomRequest:
         ends_at=event_session.ends_at,
         timezone=event.timezone,
         description=pick_text(event.title, "en"),
+        host=room.host or "",
+        alternative_hosts=tuple(sorted(user.email for user in event_session.moderators)),
+        interpreters=interpreters(event_session),
     )
+
+
+def interpreters(event_session: Session) -> tuple[Interpreter, ...]:
+    """The session's interpreters and their language pairs.
+
+    With languages [L0, L1, ...] each interpreter works between L0 and one of the others, in
+    turn (two languages: every interpreter works between both).
+    """
+    plan = event_session.interpretation or {}
+    languages = list(plan.get("languages") or [])
+    ids = list(plan.get("interpreter_ids") or [])
+    if len(languages) < 2 or not ids:
+        return ()
+    people = {p.id: p for p in db.session.scalars(select(Participant).where(
+        Participant.id.in_(ids), Participant.event_id == event_session.event_id))}
+    found = [people[i] for i in ids if i in people]
+    return tuple(
+        Interpreter(person.email, (languages[0], languages[1 + n % (len(languages) - 1)]))
+        for n, person in enumerate(found)
+    )
+
+
+def interpretation_state(room: VideoRoom | None) -> str | None:
+    """"provider" where the meeting carries the interpretation channels, "hall_only" where the
+    provider has none (interpreters work in the hall), None without interpretation."""
+    if room is None or not interpreters(room.session):
+        return None
+    cls = PROVIDERS.get(room.provider)
+    return "provider" if cls is not None and cls.supports_interpretation else "hall_only"
 
 
 def as_room(room: VideoRoom) -> Room:
@@ -251,6 +286,14 @@ def provision_room(room_id: int) -> None:
         return  # not pending any more, or another worker has it
     room = db.session.get(VideoRoom, room_id)
     generation = room.generation
+    try:
+        hosts.assign_host(room, room.provider)
+    except hosts.NoFreeHost as exc:
+        _fail_now(room_id, generation, str(exc))
+        return
+    except ProviderError:
+        pass  # not configured: the provider call below says so in the room's error
+    room = db.session.get(VideoRoom, room_id)
     req = room_request(room)
     fallback = room.session.event.fallback_provider
     names = [room.provider] + ([fallback] if fallback and fallback != room.provider else [])
@@ -260,7 +303,8 @@ def provision_room(room_id: int) -> None:
     db.session.commit()  # no transaction stays open while the provider is called
     for name in names:
         try:
-            created, error, in_doubt = _try_provider(name, req, room_id, generation)
+            asked = req if name == room.provider else replace(req, host="")
+            created, error, in_doubt = _try_provider(name, asked, room_id, generation)
         except _MovedOn:
             log.info("room %s moved on while provisioning; stopping", room_id)
             return
@@ -295,6 +339,15 @@ def provision_room(room_id: int) -> None:
         room.attempts += attempts
         db.session.commit()
         log.warning("room %s failed: %s", room_id, room.last_error)
+
+
+def _fail_now(room_id: int, generation: int, error: str) -> None:
+    """Mark a room failed before any provider call (no host free for it)."""
+    room = _current(room_id, generation)
+    if room is not None:
+        room.state, room.lease_until, room.last_error = "failed", None, error
+        db.session.commit()
+        log.warning("room %s failed: %s", room_id, error)
 
 
 @job
@@ -333,6 +386,13 @@ def update_room(room_id: int) -> None:
     room = db.session.get(VideoRoom, room_id)
     if room is None or room.state != "ready":
         return
+    host_problem = None
+    try:  # a new time may overlap another meeting of the host: move to a free one
+        hosts.assign_host(room, room.provider)
+    except hosts.NoFreeHost as exc:
+        host_problem = f"{exc} (the meeting keeps its host)"
+        log.warning("room %s keeps its host: %s", room_id, exc)
+    room = db.session.get(VideoRoom, room_id)
     generation, name, current, req = room.generation, room.provider, as_room(room), \
         room_request(room)
     db.session.commit()  # no transaction stays open while the provider is called
@@ -348,8 +408,10 @@ def update_room(room_id: int) -> None:
     room = db.session.get(VideoRoom, room_id, populate_existing=True)
     if room is None or room.state != "ready" or room.generation != generation:
         return  # switched away meanwhile: the new room has its own data
+    # A move to another host is a new meeting: its id changes, EventHub's join link does not.
+    room.external_id = updated.external_id
     room.data, room.host_data = updated.data, updated.host_data
-    room.last_error = None
+    room.last_error = host_problem
     db.session.commit()
     log.info("room %s updated on %s", room_id, name)
 

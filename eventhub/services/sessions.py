@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..errors import Conflict, Invalid
 from ..extensions import db
@@ -30,7 +31,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 CALENDAR_FIELDS = frozenset(
     {"title", "description", "starts_at", "ends_at", "room_id", "track", "mode"}
 )
-SESSION_FIELDS = ("title", "description", "starts_at", "ends_at", "room_id", "track")
+SESSION_FIELDS = ("title", "description", "starts_at", "ends_at", "room_id", "track",
+                  "interpretation")
 
 
 def get_session(actor: Actor, session_id: int) -> Session:
@@ -50,7 +52,11 @@ def list_sessions(
         query = query.where(Session.room_id == room_id)
     if track:
         query = query.where(Session.track == track)
-    return query.order_by(Session.starts_at, Session.id)
+    # Every session shown carries its people and room: load them in three queries per page,
+    # not three per session.
+    return query.order_by(Session.starts_at, Session.id).options(
+        selectinload(Session.moderators), selectinload(Session.speakers),
+        selectinload(Session.video_room))
 
 
 def event_bounds(timezone: str, start_date: date, end_date: date) -> tuple[datetime, datetime]:
@@ -99,6 +105,9 @@ def _validate(event: Event, values: dict[str, Any], event_session: Session | Non
                 model is Participant and any(p.event_id != event.id for p in found)
             ):
                 fields[field] = "unknown ids"
+    problem = _interpretation_problem(event, values.get("interpretation"))
+    if problem:
+        fields["interpretation"] = problem
     if fields:
         raise Invalid("invalid session", fields=fields)
     if room_id is not None:
@@ -119,6 +128,24 @@ def _validate(event: Event, values: dict[str, Any], event_session: Session | Non
             )
 
 
+def _interpretation_problem(event: Event, plan: dict[str, Any] | None) -> str | None:
+    """Why an interpretation plan is refused: repeated languages, or interpreters who are not
+    participants of this event with the role ``interpreter``."""
+    if not plan:
+        return None
+    languages = plan.get("languages") or []
+    if len(set(languages)) != len(languages):
+        return "each language once"
+    ids = plan.get("interpreter_ids") or []
+    if ids:
+        found = db.session.scalars(select(Participant).where(
+            Participant.id.in_(ids), Participant.event_id == event.id,
+            Participant.role == "interpreter")).all()
+        if len(found) != len(set(ids)):
+            return "interpreter_ids must be participants of this event with the role interpreter"
+    return None
+
+
 def _people(values: dict[str, Any]) -> dict[str, Any]:
     people = {}
     if values.get("moderator_ids") is not None:
@@ -135,7 +162,8 @@ def _people(values: dict[str, Any]) -> dict[str, Any]:
 def create_session(actor: Actor, event: Event, data: dict[str, Any]) -> Session:
     """A new session of the programme (organizers only)."""
     access.require_organizer(actor)
-    values = {"title": {}, "description": {}, "track": "", "room_id": None, **data}
+    values = {"title": {}, "description": {}, "track": "", "room_id": None,
+              "interpretation": None, **data}
     mode = event.mode if event.mode != "hybrid" else "in_person"
     if mode == "online":  # 422 now (before any 409) rather than a room that can only fail
         check_provider(event.default_provider, "default_provider")
@@ -172,7 +200,8 @@ def update_session(actor: Actor, event_session: Session, data: dict[str, Any]) -
     if changed & CALENDAR_FIELDS:
         event_session.sequence += 1
     event_session.updated_at = utcnow()
-    rescheduled = bool(changed & {"starts_at", "ends_at", "title"})
+    rescheduled = bool(changed & {"starts_at", "ends_at", "title", "interpretation",
+                                  "moderators"})
     db.session.commit()
     if rescheduled:
         from .switching import reschedule_room

@@ -31,7 +31,7 @@ from wtforms.validators import DataRequired, Length
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Event, Participant, Session, User, utcnow
-from ..services import access, agenda, joining, users
+from ..services import access, agenda, attendance, joining, users
 from ..services import events as event_service
 from ..services import sessions as session_service
 from ..services.access import find_participant_by_token
@@ -205,6 +205,7 @@ def join(session_id: int):
     participant = joining.participant_for_join(request.args.get("t"), event_session)
     decision = joining.decide(participant, event_session)
     if decision.url:
+        attendance.record_join_open(participant, event_session)
         return redirect(decision.url, code=302)
     return render_template("programme/join_wait.html", s=event_session, event=event_session.event,
                            decision=decision, participant=participant,

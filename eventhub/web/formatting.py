@@ -34,10 +34,22 @@ def day_label(day: date) -> str:
     return format_skeleton("MMMEd", datetime.combine(day, time(12)), locale=_locale())
 
 
+def language_name(code: str) -> str:
+    """A language's name in the visitor's language, e.g. ``de`` -> ``немецкий`` on a ru page."""
+    from babel import Locale
+
+    return Locale.parse(_locale()).languages.get(code, code)
+
+
 def register(app_or_bp) -> None:
     """Make the formatters available as Jinja globals."""
     app_or_bp.add_app_template_global(local_time)
     app_or_bp.add_app_template_global(local_date)
     app_or_bp.add_app_template_global(local_datetime)
     app_or_bp.add_app_template_global(day_label)
+    app_or_bp.add_app_template_global(language_name)
+    app_or_bp.add_app_template_filter(language_name, "language_name")
+    from ..services.provisioning import interpretation_state
+
+    app_or_bp.add_app_template_global(interpretation_state)
     app_or_bp.add_app_template_filter(ZoneInfo, "tz")

@@ -149,6 +149,8 @@ def env_for(url: str) -> dict[str, str]:
         "ZOOM_CLIENT_SECRET": zoom.CLIENT_SECRET,
         "ZOOM_WEBHOOK_SECRET": zoom.WEBHOOK_SECRET,
         "ZOOM_USER_ID": "me",
+        # The sandbox account has several licensed users: parallel halls get a host each.
+        "ZOOM_HOST_USERS": ",".join(zoom.HOST_USERS),
         "WHEREBY_API_BASE": f"{url}/whereby/v1",
         "WHEREBY_API_KEY": whereby.API_KEY,
         "DAILY_API_BASE": f"{url}/daily/v1",
@@ -159,4 +161,5 @@ def env_for(url: str) -> dict[str, str]:
         "MSGRAPH_CLIENT_ID": teams.CLIENT_ID,
         "MSGRAPH_CLIENT_SECRET": teams.CLIENT_SECRET,
         "MSGRAPH_USER_ID": teams.USER_ID,
+        "MSGRAPH_USER_IDS": ",".join(teams.HOST_USERS),
     }

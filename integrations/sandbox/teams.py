@@ -14,6 +14,8 @@ TENANT_ID = "sandbox-tenant"
 CLIENT_ID = "sandbox-graph-client"
 CLIENT_SECRET = "sandbox-graph-client-secret"  # noqa: S105 -- demo credential
 USER_ID = "sandbox-organizer"
+#: Further organizers of the sandbox tenant, for host pools (``MSGRAPH_USER_IDS``).
+HOST_USERS = tuple(f"sandbox-organizer-{n}" for n in range(1, 9))
 SCOPE = "https://graph.microsoft.com/.default"
 
 
@@ -84,11 +86,12 @@ class TeamsSimulator(Simulator):
         if bearer(request) not in self.tokens:
             return graph_error(401, "InvalidAuthenticationToken",
                                "Access token validation failure.")
-        if user != USER_ID:
+        if user not in (USER_ID, *HOST_USERS):
             return graph_error(404, "NotFound", f"User {user} not found.")
         return None
 
-    def _meeting(self, request: Request, meeting_id: str, body: dict[str, Any]) -> dict:
+    def _meeting(self, request: Request, meeting_id: str, body: dict[str, Any],
+                 user: str) -> dict:
         """A new onlineMeeting object."""
         return {
             "id": meeting_id,
@@ -97,7 +100,7 @@ class TeamsSimulator(Simulator):
             "startDateTime": body.get("startDateTime"),
             "endDateTime": body.get("endDateTime"),
             "joinWebUrl": f"{request.host_url}graph/meetup-join/{meeting_id}",
-            "participants": {"organizer": {"identity": {"user": {"id": USER_ID}}}},
+            "participants": {"organizer": {"identity": {"user": {"id": user}}}},
         }
 
     def on_create_or_get(self, request: Request, user: str) -> Response:
@@ -111,13 +114,15 @@ class TeamsSimulator(Simulator):
             return self.error(400, "Unable to read JSON request payload.")
         if not body.get("externalId"):
             return self.error(400, "externalId is required.")
+        # externalId is unique per organizer (Graph's createOrGet).
         existing = next(
-            (r for r in self.rooms.values() if r.data["externalId"] == body["externalId"]), None
+            (r for r in self.rooms.values() if r.data["externalId"] == body["externalId"]
+             and r.data["participants"]["organizer"]["identity"]["user"]["id"] == user), None
         )
         if existing is not None:
             return json_response(existing.data, 200)
         meeting_id = f"MSo{new_id(18)}"
-        room = self.new_room(meeting_id, self._meeting(request, meeting_id, body))
+        room = self.new_room(meeting_id, self._meeting(request, meeting_id, body, user))
         return json_response(room.data, 201)
 
     def on_update(self, request: Request, user: str, meeting_id: str) -> Response:

@@ -18,6 +18,10 @@ CLIENT_ID = "sandbox-zoom-client"
 CLIENT_SECRET = "sandbox-zoom-client-secret"  # noqa: S105 -- demo credential
 WEBHOOK_SECRET = "sandbox-zoom-webhook-secret"  # noqa: S105 -- demo credential
 USER_ID = "sandbox-host-user"
+#: Further licensed users of the sandbox account, for host pools (``ZOOM_HOST_USERS``).
+HOST_USERS = tuple(f"host{n}@zoom.sandbox.test" for n in range(1, 9))
+#: Meeting creates and updates one user may make per day (Zoom's documented limit).
+DAILY_LIMIT = 100
 
 
 class ZoomSimulator(Simulator):
@@ -41,6 +45,10 @@ class ZoomSimulator(Simulator):
         self.tokens: set[str] = set()
         self.tokens_issued = 0
         self.zaks: dict[str, str] = {}
+        #: (user, UTC day) -> meeting creates and updates made, for the daily limit.
+        self.daily: dict[tuple[str, str], int] = {}
+        #: Starts refused because the host was already running another meeting.
+        self.busy_refusals = 0
 
     def reset(self) -> None:
         """Also forget issued tokens."""
@@ -49,6 +57,20 @@ class ZoomSimulator(Simulator):
             self.tokens.clear()
             self.tokens_issued = 0
             self.zaks.clear()
+            self.daily.clear()
+            self.busy_refusals = 0
+
+    def _count_change(self, user: str) -> Response | None:
+        """Count a create or update for ``user``; 429 past Zoom's daily limit."""
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        with self.lock:
+            done = self.daily.get((user, day), 0)
+            if done >= DAILY_LIMIT:
+                return json_response({"code": 429, "message": (
+                    "You have exceeded the daily rate limit of meeting creates or updates "
+                    f"for user {user}.")}, 429)
+            self.daily[(user, day)] = done + 1
+        return None
 
     def expire_tokens(self) -> None:
         """Invalidate every issued access token (the next API call gets 401)."""
@@ -88,7 +110,7 @@ class ZoomSimulator(Simulator):
 
     def _user_ok(self, user: str) -> Response | None:
         """404 code 1001 for an unknown user."""
-        if user not in ("me", USER_ID):
+        if user not in ("me", USER_ID, *HOST_USERS):
             return json_response({"code": 1001, "message": f"User does not exist: {user}."}, 404)
         return None
 
@@ -108,6 +130,8 @@ class ZoomSimulator(Simulator):
     def on_create(self, request: Request, user: str) -> Response:
         """Schedule a meeting (201)."""
         problem = self._unauthorized(request) or self._user_ok(user)
+        host = USER_ID if user == "me" else user
+        problem = problem or self._count_change(host)
         if problem:
             return problem
         try:
@@ -120,7 +144,7 @@ class ZoomSimulator(Simulator):
         data = {
             "id": meeting_id,
             "uuid": new_id(16),
-            "host_id": USER_ID,
+            "host_id": host,
             "topic": body.get("topic", "Zoom meeting"),
             "type": body.get("type", 2),
             "status": "waiting",
@@ -128,6 +152,7 @@ class ZoomSimulator(Simulator):
             "duration": body.get("duration", 60),
             "timezone": body.get("timezone", "UTC"),
             "agenda": body.get("agenda", ""),
+            "settings": body.get("settings") or {},
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "password": password,
             "join_url": f"{request.host_url}zoom/j/{meeting_id}?pwd={password}",
@@ -142,7 +167,8 @@ class ZoomSimulator(Simulator):
             return problem
         size = min(int(request.args.get("page_size", 30)), 300)
         start = int(request.args.get("next_page_token") or 0)
-        rooms = list(self.rooms.values())
+        host = USER_ID if user == "me" else user
+        rooms = [room for room in self.rooms.values() if room.data["host_id"] == host]
         page = rooms[start:start + size]
         fields = ("uuid", "id", "host_id", "topic", "type", "start_time", "duration",
                   "timezone", "agenda", "created_at", "join_url")
@@ -172,6 +198,9 @@ class ZoomSimulator(Simulator):
         room = self.rooms.get(meeting_id)
         if room is None:
             return self._missing(meeting_id)
+        problem = self._count_change(room.data["host_id"])
+        if problem:
+            return problem
         try:
             body = json.loads(request.get_data() or b"{}")
             if "start_time" in body:
@@ -204,7 +233,15 @@ class ZoomSimulator(Simulator):
         room = self.rooms.get(meeting_id)
         if room is None or self.zaks.get(request.args.get("zak", "")) != meeting_id:
             return join_page(request, self.name, meeting_id, "", "rejected", status=403)
-        room.data["status"] = "started"
+        with self.lock:
+            # One user hosts one meeting at a time: Zoom asks to end the other one first.
+            busy = any(other.data["host_id"] == room.data["host_id"]
+                       and other.data.get("status") == "started" and other is not room
+                       for other in self.rooms.values())
+            if busy:
+                self.busy_refusals += 1
+                return join_page(request, self.name, meeting_id, "", "host busy", status=409)
+            room.data["status"] = "started"
         return join_page(request, self.name, meeting_id, "", "host")
 
 

@@ -106,20 +106,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_serve_answers_the_demo_programme_without_login(tmp_path):
-    """What `make run` does, on a fresh database, in real processes."""
+@pytest.mark.parametrize("mode", ["gevent", "threading"])
+def test_serve_answers_the_demo_programme_and_pushes_live(tmp_path, mode):
+    """What `make run` does, on a fresh database, in real processes: gevent by default (the
+    production stack), threading when EVENTHUB_ASYNC_MODE says so; in both the programme is
+    served and a Socket.IO client on a WebSocket gets the snapshot of its subscription."""
+    import socketio
+
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
            "SECRET_KEY": "test", "PYTHONPATH": str(ROOT)}
+    env.pop("EVENTHUB_ASYNC_MODE", None)
+    if mode == "threading":
+        env["EVENTHUB_ASYNC_MODE"] = "threading"
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "eventhub"]
     for step in (["init-db"], ["seed-demo", "--if-empty"]):
         subprocess.run(flask + step, cwd=ROOT, env=env, check=True, capture_output=True,
                        timeout=120)
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env["EVENTHUB_BASE_URL"] = base
     server = subprocess.Popen(flask + ["serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
                 if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
@@ -129,10 +139,20 @@ def test_serve_answers_the_demo_programme_without_login(tmp_path):
         assert programme["total"] >= 30
         page = requests.get(f"{base}/events/partner-cities-xvi?lang=ru", timeout=5)
         assert page.status_code == 200 and "Калуга" in page.text
+        client = socketio.Client(reconnection=False)
+        client.connect(base, namespaces=["/live"], transports=["websocket"],
+                       headers={"Origin": base}, wait_timeout=10)
+        try:
+            ack = client.call("subscribe", {"event_id": 1}, namespace="/live", timeout=10)
+            assert ack["ok"] and len(ack["sessions"]) == programme["total"]
+        finally:
+            client.disconnect()
     finally:
         server.terminate()
-        server.wait(timeout=10)
-        server.stdout.close()
+        output = server.communicate(timeout=10)[0].decode()
+    assert f"EventHub on {base}/ ({mode})" in output
+    if mode == "gevent":
+        assert "gevent server, up to" in output
 
 
 def test_demo_shows_live_and_hybrid_sessions(migrated_app):

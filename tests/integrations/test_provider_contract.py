@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from provider_support import HOST, PARTICIPANT, room_request, visit
 
-from integrations.base import Room, RoomStatus
+from integrations.base import Room, RoomStatus, VideoProvider
 from integrations.registry import PROVIDERS
 
 pytestmark = pytest.mark.parametrize("name", list(PROVIDERS))
@@ -65,27 +65,74 @@ def test_host_url_not_in_participant_data(sandbox, make_provider, name):
     assert host not in provider.join_url(room, PARTICIPANT)
 
 
-def test_update_room_keeps_room_usable(sandbox, make_provider, name):
+def _held(sandbox, name: str, room: Room) -> dict:
+    """What the provider now holds of a room: its title and times, where it keeps them."""
+    if name in ("jitsi", "bigbluebutton"):  # no schedule at the provider: the stored data
+        return {"title": room.data.get("title") or room.data.get("name")}
+    data = sandbox.rooms(name)[room.external_id].data
+    if name == "zoom":
+        start = datetime.strptime(data["start_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return {"title": data["topic"], "starts_at": start,
+                "ends_at": start + timedelta(minutes=data["duration"])}
+    if name == "teams":
+        return {"title": data["subject"],
+                "starts_at": datetime.fromisoformat(data["startDateTime"].replace("Z", "+00:00")),
+                "ends_at": datetime.fromisoformat(data["endDateTime"].replace("Z", "+00:00"))}
+    if name == "daily":  # no title; open until a grace period after the end
+        return {"open_until": datetime.fromtimestamp(data["config"]["exp"], UTC)}
+    if name == "whereby":  # no title; open until its endDate
+        return {"open_until": datetime.fromisoformat(data["endDate"])}
+    raise AssertionError(f"no reading of {name}'s rooms")
+
+
+def test_update_room_carries_the_new_title_and_times(sandbox, make_provider, name):
+    """After a reschedule the provider holds the new title and times (where it keeps them),
+    and the room still lets a participant in."""
     provider = make_provider(name)
     room = provider.create_room(room_request())
-    later = room_request(title="Moved", starts_at=room_request().starts_at + timedelta(hours=2),
+    moved = room_request(title="Moved", starts_at=room_request().starts_at + timedelta(hours=2),
                          ends_at=room_request().ends_at + timedelta(hours=2))
-    updated = provider.update_room(room, later)
+    updated = provider.update_room(room, moved)
     assert isinstance(updated, Room)
     assert updated.provider == name
+    held = _held(sandbox, name, updated)
+    if "title" in held:
+        assert held["title"] == "Moved"
+    if "starts_at" in held:
+        assert (held["starts_at"], held["ends_at"]) == (moved.starts_at, moved.ends_at)
+    if "open_until" in held:
+        assert held["open_until"] >= moved.ends_at
     assert visit(provider.join_url(updated, PARTICIPANT))["role"] == "participant"
 
 
 def test_delete_room_twice_is_ok(sandbox, make_provider, name):
+    """The room is gone at the provider; deleting again is no error. Jitsi keeps no rooms:
+    its delete calls nothing."""
     provider = make_provider(name)
     room = provider.create_room(room_request())
+    calls_before = len(sandbox.received(name))
+    if name != "jitsi":
+        assert room.external_id in sandbox.rooms(name)
     provider.delete_room(room)
     provider.delete_room(room)
     assert room.external_id not in sandbox.rooms(name)
+    if name == "jitsi":
+        assert len(sandbox.received(name)) == calls_before
 
 
-def test_room_status_is_none_or_status(sandbox, make_provider, name):
+def test_room_status_says_running_once_someone_is_in(sandbox, make_provider, name):
+    """Providers that can tell say a fresh meeting is not running and a joined one is;
+    the others say nothing (None), never a guess."""
     provider = make_provider(name)
     room = provider.create_room(room_request())
-    status = provider.room_status(room)
-    assert status is None or (isinstance(status, RoomStatus) and not status.running)
+    before = provider.room_status(room)
+    if type(provider).room_status is VideoProvider.room_status:
+        assert before is None
+        return
+    assert isinstance(before, RoomStatus) and not before.running
+    visit(provider.host_url(room, HOST))  # the host starts the meeting
+    visit(provider.join_url(room, PARTICIPANT))
+    after = provider.room_status(room)
+    assert after.running
+    if after.participant_count is not None:
+        assert after.participant_count >= 1

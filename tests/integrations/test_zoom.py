@@ -200,3 +200,69 @@ def test_url_validation_response():
     answer = url_validation_response(SECRET, "qgg8vlvZRS6UYooatFL8Aw")
     expected = hmac.new(SECRET.encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
     assert answer == {"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": expected}
+
+
+def test_meetings_go_to_the_requested_host_with_their_settings(sandbox, make_provider):
+    """``RoomRequest.host`` picks the Zoom user; moderators and interpreters go in settings."""
+    from integrations.base import Interpreter
+    from integrations.sandbox.zoom import HOST_USERS
+
+    provider = make_provider("zoom")
+    req = room_request(host=HOST_USERS[2], alternative_hosts=("a@example.org", "b@example.org"),
+                       interpreters=(Interpreter("i@example.org", ("ru", "de")),))
+    room = provider.create_room(req)
+    meeting = sandbox.rooms("zoom")[room.external_id]
+    assert meeting.data["host_id"] == HOST_USERS[2]
+    assert room.host_data["host_user"] == HOST_USERS[2]
+    assert meeting.data["settings"] == {
+        "alternative_hosts": "a@example.org;b@example.org",
+        "language_interpretation": {"enable": True, "interpreters": [
+            {"email": "i@example.org", "languages": "RU,DE"}]},
+    }
+    assert provider.create_room(req).external_id == room.external_id  # idempotent on that host
+
+
+def test_a_new_host_means_a_new_meeting_and_the_old_one_deleted(sandbox, make_provider):
+    """Zoom cannot change a meeting's host: update_room schedules anew and deletes the old."""
+    from integrations.sandbox.zoom import HOST_USERS
+
+    provider = make_provider("zoom")
+    room = provider.create_room(room_request(host=HOST_USERS[0]))
+    moved = provider.update_room(room, room_request(host=HOST_USERS[1], title="Moved"))
+    assert moved.external_id != room.external_id
+    assert list(sandbox.rooms("zoom")) == [moved.external_id]
+    assert sandbox.rooms("zoom")[moved.external_id].data["host_id"] == HOST_USERS[1]
+    assert sandbox.rooms("zoom")[moved.external_id].data["topic"] == "Moved"
+
+
+def test_the_simulator_refuses_a_second_meeting_of_one_host_at_once(sandbox, make_provider):
+    """As Zoom does: one user hosts one meeting at a time, another user's starts fine."""
+    from integrations.sandbox.zoom import HOST_USERS
+
+    provider = make_provider("zoom")
+    one = provider.create_room(room_request("k-1", host=HOST_USERS[0]))
+    two = provider.create_room(room_request("k-2", host=HOST_USERS[0]))
+    three = provider.create_room(room_request("k-3", host=HOST_USERS[1]))
+    assert visit(provider.host_url(one, HOST))["status"] == 200
+    assert visit(provider.host_url(two, HOST))["status"] == 409
+    assert visit(provider.host_url(three, HOST))["status"] == 200
+
+
+def test_the_simulator_enforces_the_daily_limit_per_host(sandbox, make_provider):
+    """Zoom's 100 meeting creates or updates per user a day: the 101st is a 429."""
+    from integrations.base import ProviderUnavailable
+    from integrations.sandbox.zoom import DAILY_LIMIT, HOST_USERS
+
+    provider = make_provider("zoom")
+    room = provider.create_room(room_request(host=HOST_USERS[3]))
+    for _ in range(DAILY_LIMIT - 1):
+        provider.update_room(room, room_request(host=HOST_USERS[3]))
+    with pytest.raises(ProviderUnavailable):
+        provider.update_room(room, room_request(host=HOST_USERS[3]))
+    assert provider.create_room(room_request("other", host=HOST_USERS[4])).external_id
+
+
+def test_the_pool_is_zoom_host_users_or_the_one_user(make_provider):
+    assert make_provider("zoom", ZOOM_HOST_USERS="").host_pool() == ("me",)
+    assert make_provider("zoom", ZOOM_HOST_USERS=" a@x.org, b@x.org ,").host_pool() == (
+        "a@x.org", "b@x.org")
