@@ -1,7 +1,7 @@
 """Host pools and interpretation: video_rooms.host and counts, sessions.interpretation
 
 Revision ID: 0010
-Revises: 0002
+Revises: 0009
 Create Date: 2026-12-01 21:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0010"
-down_revision = "0002"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
