@@ -46,6 +46,8 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     EVENTHUB_BASE_URL = os.environ.get("EVENTHUB_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     EVENTHUB_SANDBOX = _env_bool("EVENTHUB_SANDBOX")
+    # Sender of mails, and the ORGANIZER of the calendar feeds (RFC 5546: METHOD needs one).
+    MAIL_FROM = os.environ.get("MAIL_FROM", "EventHub <eventhub@localhost>")
     # Threads in the web process that call providers (DESIGN.md: at least 8 in flight).
     PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "8"))
     PROVISIONING_ATTEMPTS = int(os.environ.get("EVENTHUB_PROVISIONING_ATTEMPTS", "4"))

@@ -1,6 +1,7 @@
 """EventHub's models, one module per aggregate."""
 
 from .events import MODES, Event, Room
+from .feeds import FeedStamp
 from .participants import (
     ATTENDANCE,
     INVITATION_STATUSES,
@@ -27,7 +28,7 @@ _register_versioning()  # once per process: every app shares db.session
 
 __all__ = [
     "ATTENDANCE", "FINISHED", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES",
-    "STATUSES", "USER_ROLES", "VIDEO_MODES", "AgendaItem", "ApiToken", "Event", "Mode",
+    "STATUSES", "USER_ROLES", "VIDEO_MODES", "AgendaItem", "ApiToken", "Event", "FeedStamp", "Mode",
     "Participant", "Room", "Session", "Status", "User", "VideoRoom", "session_moderators",
     "session_speakers", "utcnow",
 ]  # fmt: skip

@@ -79,8 +79,6 @@ def template_helpers() -> dict[str, Any]:
     """Helpers every template uses."""
     from flask_babel import get_locale
 
-    from .. import feeds
-
     locale = str(get_locale())
 
     def text(texts: dict | None) -> str:
@@ -98,9 +96,7 @@ def template_helpers() -> dict[str, Any]:
             "status_text": labels.status_text, "mode_text": labels.mode_text,
             "room_text": labels.room_text, "absolute_url": absolute_url,
             "join_window_opens": joining.join_window_opens, "script_labels": labels.script_labels,
-            "google_subscribe_url": calendar_links.google_subscribe_url,
-            "outlook_subscribe_url": calendar_links.outlook_subscribe_url,
-            **feeds.calendar_helpers()}
+            **calendar_links.calendar_helpers()}
 
 
 def absolute_url(path: str) -> str:
