@@ -38,6 +38,7 @@ from ..services.access import find_participant_by_token
 from ..services.common import pick_text
 from . import calendar_links, formatting, labels
 from .live_auth import session_participant, session_user
+from .page_cache import cached_programme
 
 bp = Blueprint("web", __name__)
 formatting.register(bp)
@@ -165,6 +166,7 @@ def now_and_next(sessions: list[Session], now: datetime | None = None) -> list[t
 
 
 @bp.get("/events/<slug>")
+@cached_programme  # a large programme renders in seconds: kept for anonymous visitors
 def programme(slug: str):
     """The whole programme of an event, by day and hall, with an optional track filter."""
     event = event_service.find_event_by_slug(slug)
