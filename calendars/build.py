@@ -7,7 +7,10 @@ done by the ``icalendar`` library; this module only decides what goes in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -274,7 +277,37 @@ def calendar_component(cal: FeedCalendar) -> Calendar:
 
 def build_calendar(cal: FeedCalendar) -> bytes:
     """Return the feed as ``text/calendar; charset=utf-8`` bytes (CRLF lines, folded)."""
-    return calendar_component(cal).to_ical()
+    with _collector_paused():
+        return calendar_component(cal).to_ical()
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a calendar is built.
+
+    A 1,000-session calendar is some 500,000 objects that live until the bytes are out; the
+    collector, triggered by that many allocations, scanned the whole heap again and again,
+    a fifth of a cold build. The tree has no cycles (reference counting frees it), so nothing
+    waits for the collector meanwhile. Nested and concurrent builds share one pause.
+    """
+    global _pauses, _collector_was_enabled
+    with _pause_lock:
+        if _pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _collector_was_enabled:
+                gc.enable()
 
 
 def _description(s: FeedSession) -> str | None:
