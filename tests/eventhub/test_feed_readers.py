@@ -1,7 +1,8 @@
 """The feeds read back by parsers nobody on the project wrote, compared with the database.
 
-Besides Python's icalendar (everywhere else in the suite): ical.js (Thunderbird's parser) through
-node, from tests/calendars/node (``npm ci --prefix tests/calendars/node``, as ``make test``
+Besides Python's icalendar (everywhere else in the suite) and vobject (a pinned dev
+dependency): ical.js (Thunderbird's parser) through node, from tests/calendars/node
+(``npm ci --prefix tests/calendars/node``, as ``make test``
 does), and Ruby's icalendar gem (Debian's ``ruby-icalendar``). Each reads the feed's own
 VTIMEZONE. Where one is missing the tests skip, saying why; with
 ``EVENTHUB_REQUIRE_SERVICES=1`` (CI) they fail instead.
@@ -178,3 +179,18 @@ def test_the_old_trimmed_vtimezone_is_what_ruby_failed_on(tmp_path):
     done = subprocess.run([*command, str(old)], capture_output=True, text=True, timeout=120,
                           check=False)
     assert done.returncode != 0 and "comparison" in done.stderr
+
+
+def test_vobject_reads_every_one_session_feed_in_one_process(client, programme):
+    """vobject keeps the first VTIMEZONE it reads for a TZID for the whole process and reads
+    every later feed with it: each feed's definition of a TZID must serve every other feed."""
+    import vobject
+
+    for event, _participant in programme:
+        for event_session in event.sessions:
+            response = client.get(f"/calendars/sessions/{event_session.id}.ics")
+            vevent = vobject.readOne(response.get_data(as_text=True)).vevent
+            start = vevent.dtstart.value.astimezone(UTC)
+            end = vevent.dtend.value.astimezone(UTC)
+            assert (start, end) == (event_session.expected_starts_at,
+                                    event_session.expected_ends_at), event_session.id
