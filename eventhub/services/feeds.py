@@ -10,8 +10,10 @@ kept in a bounded in-process cache under its *change state*: a tuple read with o
 changes whenever a commit changes what the feed shows. For the public programme that is the
 event's ``programme_version``, bumped in the same transaction as every change a feed shows
 (:mod:`eventhub.models.versioning`), read by primary key; for one session, its row and its
-hall's; for a personal agenda, an aggregate over the agenda's sessions. A warm request costs
-that query and a dict lookup; nothing needs to invalidate the cache explicitly.
+hall's; for a personal agenda, the event's ``programme_version`` and an aggregate over the
+agenda itself. A warm request costs that query and a dict lookup; nothing needs to invalidate
+the cache explicitly. Each feed's ``Last-Modified`` is kept in ``feed_stamps``
+(:func:`_last_modified`), so it never goes backwards across restarts and processes.
 """
 
 from __future__ import annotations
