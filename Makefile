@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 MO := $(patsubst %.po,%.mo,$(wildcard eventhub/translations/*/LC_MESSAGES/messages.po))
 CHROMIUM := /usr/bin/chromium
+FEED_READERS := tests/calendars/node/node_modules/.package-lock.json
 
 .PHONY: run test lint bench sandbox clean translations
 
@@ -28,12 +29,21 @@ run: $(VENV)/.runtime $(MO)
 	$(FLASK) eventhub seed-demo --if-empty
 	$(FLASK) eventhub serve --host 127.0.0.1 --port 5000
 
-## test: lint, then the whole suite (installs Debian's chromium for the browser tests)
-test: $(VENV)/.dev $(MO)
+## test: lint, then the whole suite (installs Debian's chromium for the browser tests, and the
+## feed readers: ical.js from npm, Ruby's icalendar from Debian)
+test: $(VENV)/.dev $(MO) $(FEED_READERS)
 	test -x $(CHROMIUM) || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
 		|| echo "could not install chromium: the browser tests will say so"
+	(command -v ruby >/dev/null && ruby -e "require 'icalendar'" 2>/dev/null) \
+		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ruby ruby-icalendar) \
+		|| echo "could not install ruby-icalendar: the Ruby feed reader tests will say so"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# ical.js, which tests/eventhub/test_feed_readers.py reads the feeds back with (no node: skipped).
+$(FEED_READERS): tests/calendars/node/package.json tests/calendars/node/package-lock.json
+	npm ci --prefix tests/calendars/node --no-audit --no-fund \
+		|| echo "could not install ical.js: the ical.js feed reader tests will say so"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -7,21 +7,24 @@ done by the ``icalendar`` library; this module only decides what goes in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
+import gc
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Conference, Event, Timezone, TimezoneDaylight, TimezoneStandard
 from icalendar.enums import CLASS, STATUS, TRANSP
-from icalendar.prop import vDuration, vText
+from icalendar.prop import vCalAddress, vCategory, vDDDTypes, vDuration, vInt, vText, vUri
 
 from calendars.model import FeedCalendar, FeedSession
 
 __all__ = [
     "PRODID",
     "build_calendar",
-    "build_session_calendar",
     "calendar_component",
     "feed_stamp",
     "location_text",
@@ -37,13 +40,14 @@ PRODID = "-//EventHub//EventHub Calendars//EN"
 # Modes in which a session has a video room, so the join link is a conference (RFC 7986 §5.11).
 _VIDEO_MODES = frozenset({"online", "hybrid"})
 
-# How far back to look for the onset of the observance already in effect when the feed starts.
-_TZ_LOOKBACK_LIMIT = datetime(1970, 1, 1, tzinfo=UTC)
-_TZ_BACK_STEP = timedelta(days=7)
-_TZ_FORWARD_STEP = timedelta(days=1)
+# The span every VTIMEZONE covers (widened to a feed's years where it reaches outside), so
+# that all feeds give a TZID the same definition (see timezone_component).
+ZONE_SPAN = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2038, 1, 1, tzinfo=UTC))
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-# Stand-in onset for a zone that has not changed its offset since 1970 (e.g. UTC, Asia/Kolkata).
+# Where the zone transitions are read from; a zone unchanged since then (e.g. Asia/Kolkata)
+# gets it as the onset of its one observance.
 _TZ_EPOCH_ONSET = datetime(1970, 1, 1)
+_TZ_STEP = timedelta(days=1)
 
 
 def session_uid(session_id: int, domain: str) -> str:
@@ -76,8 +80,11 @@ def location_text(s: FeedSession, online_label: str = "Online") -> str:
     """Return the LOCATION text: the hall, ``hall / Online`` when hybrid, ``Online`` when online.
 
     RFC 5545 §3.8.1.7. An online session is not in its hall any more, so the hall is dropped
-    rather than sending people to an empty room.
+    rather than sending people to an empty room. A cancelled session takes place nowhere: it
+    keeps its hall (so people recognise it) and never claims to be online.
     """
+    if s.status == "cancelled":
+        return s.location
     if s.mode == "online":
         return online_label
     if s.mode == "hybrid":
@@ -91,99 +98,111 @@ def session_component(
     *,
     stamp: datetime,
     online_label: str = "Online",
+    organizer: vCalAddress | None = None,
 ) -> Event:
     """Return the VEVENT of one session, its times in ``tz`` (RFC 5545 §3.6.1)."""
     zone = _zone(tz)
     starts = _utc(s.starts_at, "starts_at")
     ends = _utc(s.ends_at, "ends_at")
-    if ends < starts:
-        raise ValueError(f"session {s.id}: ends_at is before starts_at")
-    video = s.join is not None and s.mode in _VIDEO_MODES
+    if ends <= starts:
+        raise ValueError(f"session {s.id}: ends_at is not after starts_at")  # RFC 5545 §3.8.2.2
+    cancelled = s.status == "cancelled"
+    video = s.join is not None and s.mode in _VIDEO_MODES and not cancelled
     link = s.join or s.page
 
-    event = Event.new(
-        uid=s.uid,  # §3.8.4.7, stable across edits (see session_uid)
-        stamp=_utc(stamp, "stamp"),  # §3.8.7.2, UTC
-        # §3.8.2.4 / §3.8.2.2 with TZID (§3.2.19) of the event's zone, so clients show the
-        # conference's wall-clock times and the VTIMEZONE below pins the offsets.
-        start=starts.astimezone(zone),
-        end=ends.astimezone(zone),
-        summary=s.title,  # §3.8.1.12
-        description=_description(s),  # §3.8.1.5, carries the links for clients without CONFERENCE
-        sequence=s.sequence,  # §3.8.7.4, bumped by the service on every change clients must see
-        # §3.8.1.11: a cancelled session stays in the feed as CANCELLED so clients remove it;
-        # a delayed one is still happening (its times are moved), so it stays CONFIRMED.
-        status=STATUS.CANCELLED if s.status == "cancelled" else STATUS.CONFIRMED,
-        classification=CLASS.PUBLIC,  # §3.8.1.3
-        transparency=TRANSP.OPAQUE,  # §3.8.2.7: attendees are busy during a session
-        # §3.8.4.6: the personal join link when there is one (personal feeds), else the page.
-        url=link.url if link is not None else None,
-        # RFC 7986 §5.11: the video room, only where a room exists (online or hybrid).
-        conferences=(
-            [Conference(s.join.url, feature="VIDEO", label=s.join.label or None)]
-            if video and s.join is not None
-            else None
-        ),
-    )
-    if s.last_modified is not None:
-        event.last_modified = _utc(s.last_modified, "last_modified")  # §3.8.7.3, UTC
-    if s.created is not None:
-        event.created = _utc(s.created, "created")  # §3.8.7.1, UTC
+    # Each value is given its icalendar type directly: Event.new() (or add()) would infer the
+    # same types at several times the cost, which is most of a 1,000-session feed's build.
+    description = _description(s)
     location = location_text(s, online_label)
+    event = Event()
+    event["UID"] = vText(s.uid)  # §3.8.4.7, stable across edits (see session_uid)
+    event["DTSTAMP"] = vDDDTypes(_utc(stamp, "stamp"))  # §3.8.7.2, UTC
+    # §3.8.2.4 / §3.8.2.2 with TZID (§3.2.19) of the event's zone, so clients show the
+    # conference's wall-clock times and the VTIMEZONE pins the offsets; in UTC where the
+    # wall-clock time would not name one instant (see local_or_utc).
+    event["DTSTART"] = vDDDTypes(local_or_utc(starts, zone))
+    event["DTEND"] = vDDDTypes(local_or_utc(ends, zone))
+    event["SUMMARY"] = vText(s.title)  # §3.8.1.12
+    if description:
+        event["DESCRIPTION"] = vText(description)  # §3.8.1.5, the links for clients without
+    event["SEQUENCE"] = vInt(s.sequence)  # §3.8.7.4, bumped on every change clients must see
+    # §3.8.1.11: a cancelled session stays in the feed as CANCELLED so clients remove it; a
+    # delayed one is still happening (its times are moved), so it stays CONFIRMED.
+    event["STATUS"] = vText(STATUS.CANCELLED if cancelled else STATUS.CONFIRMED)
+    event["CLASS"] = vText(CLASS.PUBLIC)  # §3.8.1.3
+    # §3.8.2.7: attendees are busy during a session, free again when it is cancelled.
+    event["TRANSP"] = vText(TRANSP.TRANSPARENT if cancelled else TRANSP.OPAQUE)
+    if organizer is not None:
+        event["ORGANIZER"] = organizer  # §3.8.4.3; RFC 5546 §3.2.1: PUBLISH requires it
+    if link is not None:
+        # §3.8.4.6: the personal join link when there is one (personal feeds), else the page.
+        event["URL"] = vUri(link.url)
+    if video and s.join is not None:
+        # RFC 7986 §5.11: the video room, only where a room exists (online or hybrid).
+        event.conferences = [Conference(s.join.url, feature="VIDEO", label=s.join.label or None)]
+    if s.last_modified is not None:
+        event["LAST-MODIFIED"] = vDDDTypes(_utc(s.last_modified, "last_modified"))  # §3.8.7.3
+    if s.created is not None:
+        event["CREATED"] = vDDDTypes(_utc(s.created, "created"))  # §3.8.7.1, UTC
     if location:
-        event.location = location  # §3.8.1.7
+        event["LOCATION"] = vText(location)  # §3.8.1.7
     if s.track:
-        event.categories = [s.track]  # §3.8.1.2
+        event["CATEGORIES"] = vCategory([s.track])  # §3.8.1.2
     return event
 
 
-def timezone_component(tzid: str, first: datetime, last: datetime) -> Timezone:
-    """Return a VTIMEZONE for ``tzid`` with only the observances needed from ``first`` to ``last``.
+def local_or_utc(instant: datetime, zone: ZoneInfo) -> datetime:
+    """Return ``instant`` as a wall-clock time in ``zone``, or in UTC where that is unsafe.
 
-    RFC 5545 §3.6.5. An observance's DTSTART is its first onset as a local time in the offset
-    in effect before it (TZOFFSETFROM), as the RFC's examples show. When an observance recurs
-    in the range (a feed longer than a year), its onsets become a yearly RRULE if they follow
-    one (Outlook reads RRULE but mishandles RDATE), else one RDATE property per onset: many
-    parsers read only the first value of a comma-separated RDATE and would shift the times.
-    ``icalendar``'s ``Timezone.from_tzid`` writes all onsets into one multi-valued RDATE (and
-    writes the spring-forward onset as 03:00, a wall time after the change, where RFC 5545
-    §3.6.5 wants 02:00 in TZOFFSETFROM), hence this function.
+    A wall-clock time inside the repeated autumn hour names two instants (RFC 5545 §3.3.5 lets
+    the reader pick either, and every parser tried picks the first), and one at the very edge
+    of a change (say 03:00 when Berlin's clocks go back) is read on either side by parsers that
+    compare onsets strictly, as Ruby's icalendar does. Such an instant is written in UTC; DTEND
+    then always follows DTSTART as read. (A time in the spring gap never comes out of a UTC
+    instant; the same check would catch it.)
     """
-    zone = _zone(tzid)
+    local = instant.astimezone(zone)
+    wall = local.replace(tzinfo=None)
+    for candidate in (wall, wall - timedelta(seconds=1)):
+        aware = candidate.replace(tzinfo=zone)
+        if aware.replace(fold=0).utcoffset() != aware.replace(fold=1).utcoffset():
+            return instant
+    return local
+
+
+def organizer_address(email: str, name: str = "") -> vCalAddress:
+    """Return an ORGANIZER value ``mailto:email`` with its CN (RFC 5545 §3.8.4.3)."""
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = name
+    return address
+
+
+def timezone_component(tzid: str, first: datetime, last: datetime) -> Timezone:
+    """Return the VTIMEZONE of ``tzid`` for a feed whose instants run from ``first`` to ``last``.
+
+    RFC 5545 §3.6.5. Every feed gets the same definition of a TZID: the observances from
+    :data:`ZONE_SPAN` (widened to the feed's years when it reaches outside), because vobject
+    keeps the first VTIMEZONE it reads for a TZID for its whole process and reads every later
+    feed with that zone; a definition trimmed to one feed's dates would shift another's times.
+    The definition is built once per process and span (:func:`_zone_definition`).
+
+    The transitions come from zoneinfo (:func:`_onsets`); the emitter writes what widely used
+    parsers need:
+
+    - one observance per (offsets, name, kind), its DTSTART the latest onset at or before the
+      span's start (Ruby's icalendar fails on an observance that starts after a time it reads);
+    - each onset a local time in TZOFFSETFROM, as RFC 5545's examples show;
+    - a yearly RRULE when the onsets follow one (Outlook reads RRULE but mishandles RDATE),
+      else one RDATE line per onset, the first repeating DTSTART: many parsers read only the
+      first value of a multi-valued RDATE, and ical.js skips DTSTART once RDATEs follow.
+    """
+    _zone(tzid)  # ValueError for an unknown zone
     first = _utc(first, "first")
     last = max(_utc(last, "last"), first)
-    onsets = [_last_transition_before(zone, first), *_transitions_between(zone, first, last)]
-
-    # (from offset, to offset, name, is_dst) -> local onsets, in onset order.
-    observances: dict[tuple[timedelta, timedelta, str, bool], list[datetime]] = {}
-    for onset_utc, from_offset in onsets:
-        local = onset_utc.astimezone(zone)
-        to_offset = local.utcoffset() or timedelta(0)
-        if from_offset is None:  # no change since 1970: a fixed offset from the epoch
-            from_offset = to_offset
-            onset_local = _TZ_EPOCH_ONSET
-        else:
-            onset_local = (onset_utc + from_offset).replace(tzinfo=None)
-        name = local.tzname() or _offset_name(to_offset)
-        key = (from_offset, to_offset, name, bool(local.dst()))
-        observances.setdefault(key, []).append(onset_local)
-
-    tz = Timezone()
-    tz.add("TZID", tzid)
-    for (from_offset, to_offset, name, is_dst), starts in observances.items():
-        observance = TimezoneDaylight() if is_dst else TimezoneStandard()
-        observance.add("DTSTART", starts[0])
-        rule = _yearly_rule(starts, from_offset, last)
-        if rule is not None:
-            observance.add("RRULE", rule)
-        else:
-            for start in starts[1:]:
-                observance.add("RDATE", start)  # one onset per RDATE line, never a list
-        observance.add("TZNAME", name)
-        observance.add("TZOFFSETFROM", from_offset)
-        observance.add("TZOFFSETTO", to_offset)
-        tz.add_component(observance)
-    return tz
+    span_first = min(ZONE_SPAN[0], datetime(first.year, 1, 1, tzinfo=UTC))
+    span_last = max(ZONE_SPAN[1], datetime(last.year + 1, 1, 1, tzinfo=UTC))
+    return _zone_definition(tzid, span_first, span_last)
 
 
 def timezone_components(tzids: Iterable[str], first: datetime, last: datetime) -> list[Timezone]:
@@ -199,11 +218,15 @@ def calendar_component(cal: FeedCalendar) -> Calendar:
     stamp = feed_stamp(cal)
     refresh = timedelta(minutes=cal.refresh_minutes)
 
+    organizer = (organizer_address(cal.organizer_email, cal.organizer_name)
+                 if cal.organizer_email else None)
     calendar = Calendar.new(
         prodid=PRODID,  # RFC 5545 §3.7.3
         version="2.0",  # RFC 5545 §3.7.4
         calscale="GREGORIAN",  # RFC 5545 §3.7.1
-        method="PUBLISH",  # RFC 5545 §3.7.2, RFC 5546 §3.2.1: a published, read-only feed
+        # RFC 5545 §3.7.2, RFC 5546 §3.2.1: a published, read-only feed; PUBLISH requires an
+        # ORGANIZER in every VEVENT, so without one the feed carries no METHOD at all.
+        method="PUBLISH" if organizer is not None else None,
         url=cal.url or None,  # RFC 7986 §5.5
         uid="-",  # replaced below: Calendar.new would otherwise invent a random UID
     )
@@ -228,7 +251,8 @@ def calendar_component(cal: FeedCalendar) -> Calendar:
     calendar.add("X-WR-TIMEZONE", vText(cal.timezone))
 
     events = [
-        session_component(s, zone, stamp=stamp, online_label=cal.online_label)
+        session_component(s, zone, stamp=stamp, online_label=cal.online_label,
+                          organizer=organizer)
         for s in sorted(cal.sessions, key=lambda s: (_utc(s.starts_at, "starts_at"), s.id))
     ]
     for event in events:
@@ -238,7 +262,10 @@ def calendar_component(cal: FeedCalendar) -> Calendar:
     # feed still gets the event's zone (at DTSTAMP), so it has the component RFC 5545 §3.4
     # requires and its X-WR-TIMEZONE is defined.
     if cal.sessions:
-        tzids = calendar.get_used_tzids()
+        # Every local time is in the event's zone; none when all went out in UTC.
+        local = any("TZID" in event[name].params for event in events
+                    for name in ("DTSTART", "DTEND"))
+        tzids = {cal.timezone} if local else set()
         first = min(_utc(s.starts_at, "starts_at") for s in cal.sessions)
         last = max(_utc(s.ends_at, "ends_at") for s in cal.sessions)
     else:
@@ -250,12 +277,37 @@ def calendar_component(cal: FeedCalendar) -> Calendar:
 
 def build_calendar(cal: FeedCalendar) -> bytes:
     """Return the feed as ``text/calendar; charset=utf-8`` bytes (CRLF lines, folded)."""
-    return calendar_component(cal).to_ical()
+    with _collector_paused():
+        return calendar_component(cal).to_ical()
 
 
-def build_session_calendar(cal: FeedCalendar, session: FeedSession) -> bytes:
-    """Return a one-session feed (``/calendars/sessions/<id>.ics``) with ``cal``'s settings."""
-    return build_calendar(replace(cal, sessions=(session,)))
+_pause_lock = threading.Lock()
+_pauses = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a calendar is built.
+
+    A 1,000-session calendar is some 500,000 objects that live until the bytes are out; the
+    collector, triggered by that many allocations, scanned the whole heap again and again,
+    a fifth of a cold build. The tree has no cycles (reference counting frees it), so nothing
+    waits for the collector meanwhile. Nested and concurrent builds share one pause.
+    """
+    global _pauses, _collector_was_enabled
+    with _pause_lock:
+        if _pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _collector_was_enabled:
+                gc.enable()
 
 
 def _description(s: FeedSession) -> str | None:
@@ -284,6 +336,93 @@ def _utc(value: datetime, what: str) -> datetime:
     return value.astimezone(UTC)
 
 
+
+
+@lru_cache(maxsize=256)
+def _zone_definition(tzid: str, first: datetime, last: datetime) -> Timezone:
+    """The VTIMEZONE of ``tzid`` from ``first`` to ``last`` (cached: never mutate the result)."""
+    onsets = _onsets(tzid, last.year + 1)
+    before = [o for o in onsets if o.utc <= first] or [onsets[0]]
+    used = [before[-1], *(o for o in onsets if first < o.utc <= last)]
+    tz = Timezone()
+    tz.add("TZID", tzid)
+    for key in dict.fromkeys(o.key for o in used):  # in order of first use
+        from_offset, to_offset, name, is_dst = key
+        mine = [o for o in onsets if o.key == key and o.utc <= last]
+        earlier = sum(1 for o in mine if o.utc <= first)
+        # From its latest onset at or before the span's start, if it had one.
+        starts = [o.local for o in mine[max(earlier - 1, 0):]]
+        observance = TimezoneDaylight() if is_dst else TimezoneStandard()
+        observance.add("DTSTART", starts[0])
+        rule = _yearly_rule(starts, from_offset, last)
+        if rule is not None:
+            observance.add("RRULE", rule)
+        elif len(starts) > 1:
+            for start in starts:
+                observance.add("RDATE", start)  # one onset per RDATE line, never a list
+        observance.add("TZNAME", name)
+        observance.add("TZOFFSETFROM", from_offset)
+        observance.add("TZOFFSETTO", to_offset)
+        tz.add_component(observance)
+    return tz
+
+
+@dataclass(frozen=True)
+class _Onset:
+    """One change of a zone's observance: when (UTC), and the observance it starts."""
+
+    utc: datetime
+    from_offset: timedelta
+    to_offset: timedelta
+    name: str
+    is_dst: bool
+
+    @property
+    def key(self) -> tuple[timedelta, timedelta, str, bool]:
+        """What makes two onsets the same observance."""
+        return self.from_offset, self.to_offset, self.name, self.is_dst
+
+    @property
+    def local(self) -> datetime:
+        """The onset as RFC 5545 §3.6.5 writes it: local time in TZOFFSETFROM, no zone."""
+        return (self.utc + self.from_offset).replace(tzinfo=None)
+
+
+@lru_cache(maxsize=64)
+def _onsets(tzid: str, until_year: int) -> tuple[_Onset, ...]:
+    """Every onset of ``tzid`` from 1970 to ``until_year``, in time order (zoneinfo's data).
+
+    The first stands for the zone as it was on 1970-01-01 (written as that local time, with
+    TZOFFSETFROM = TZOFFSETTO): the onset of a zone unchanged since then, e.g. Asia/Kolkata.
+    Found a day at a time, then to the second by bisection: a change undone within a day is
+    missed, which no zone has done since 1970. icalendar's ``Timezone.from_tzid`` is not used:
+    its search strides 64 days and so misses Casablanca's Ramadan of 2027, and it writes a
+    spring onset as the wall time after the change (see tests/calendars/test_ical_timezones.py).
+    """
+    zone = _zone(tzid)
+    cursor = _TZ_EPOCH_ONSET.replace(tzinfo=zone).astimezone(UTC)
+    end = datetime(until_year, 1, 1, tzinfo=UTC)
+    offset = cursor.astimezone(zone).utcoffset() or timedelta(0)
+    onsets = [_onset(zone, cursor, offset)]
+    while cursor < end:
+        step = min(cursor + _TZ_STEP, end)
+        if _state(zone, step) != _state(zone, cursor):
+            cursor = _first_change(zone, cursor, step)
+            before = _state(zone, cursor - timedelta(seconds=1))[0] or timedelta(0)
+            onsets.append(_onset(zone, cursor, before))
+        else:
+            cursor = step
+    return tuple(onsets)
+
+
+def _onset(zone: ZoneInfo, instant: datetime, from_offset: timedelta) -> _Onset:
+    """The onset at ``instant`` of the observance in effect then."""
+    local = instant.astimezone(zone)
+    to_offset = local.utcoffset() or timedelta(0)
+    name = local.tzname() or _offset_name(to_offset)
+    return _Onset(instant, from_offset, to_offset, name, bool(local.dst()))
+
+
 def _state(zone: ZoneInfo, instant: datetime) -> tuple[timedelta | None, timedelta | None, str]:
     """Return what identifies an observance at ``instant``: UTC offset, DST offset, name."""
     local = instant.astimezone(zone)
@@ -294,8 +433,7 @@ def _first_change(zone: ZoneInfo, lo: datetime, hi: datetime) -> datetime:
     """Return the first second in ``(lo, hi]`` whose observance differs from ``lo``'s."""
     state = _state(zone, lo)
     while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        mid = mid.replace(microsecond=0)
+        mid = (lo + (hi - lo) / 2).replace(microsecond=0)
         if mid <= lo:
             mid = lo + timedelta(seconds=1)
         if _state(zone, mid) == state:
@@ -303,47 +441,6 @@ def _first_change(zone: ZoneInfo, lo: datetime, hi: datetime) -> datetime:
         else:
             hi = mid
     return hi
-
-
-def _transitions_between(
-    zone: ZoneInfo, first: datetime, last: datetime
-) -> list[tuple[datetime, timedelta]]:
-    """Return (onset in UTC, offset before it) for each change in ``(first, last]``."""
-    result = []
-    cursor = first
-    while cursor < last:
-        step_end = min(cursor + _TZ_FORWARD_STEP, last)
-        if _state(zone, step_end) != _state(zone, cursor):
-            onset = _first_change(zone, cursor, step_end)
-            before = _state(zone, onset - timedelta(seconds=1))[0] or timedelta(0)
-            result.append((onset, before))
-            cursor = onset
-        else:
-            cursor = step_end
-    return result
-
-
-def _last_transition_before(zone: ZoneInfo, first: datetime) -> tuple[datetime, timedelta | None]:
-    """Return (onset in UTC, offset before it) of the observance in effect at ``first``.
-
-    The offset is None when the zone has not changed since 1970. Searching back in weeks can
-    only skip a change that was undone within the same week, which never affects ``first``.
-    """
-    state = _state(zone, first)
-    hi = first
-    while hi > _TZ_LOOKBACK_LIMIT:
-        lo = max(hi - _TZ_BACK_STEP, _TZ_LOOKBACK_LIMIT)
-        if _state(zone, lo) != state:
-            onset = _first_change(zone, lo, hi)
-            # That is the first change after lo; should the week hold more than one, the
-            # observance in effect at `first` began with the last of them.
-            later = _transitions_between(zone, onset, hi)
-            if later:
-                onset = later[-1][0]
-            before = _state(zone, onset - timedelta(seconds=1))[0] or timedelta(0)
-            return onset, before
-        hi = lo
-    return _TZ_LOOKBACK_LIMIT, None
 
 
 def _yearly_rule(

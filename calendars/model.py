@@ -27,8 +27,8 @@ class FeedSession:
     uid: str
     title: str
     description: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: datetime  # when it is expected to start (a delay included)
+    ends_at: datetime  # when it is expected to end (a delay included)
     sequence: int
     status: str  # EventHub status: scheduled, live, paused, delayed, ended, cancelled
     mode: str  # in_person, hybrid, online
@@ -53,3 +53,7 @@ class FeedCalendar:
     language: str = "en"
     generated_at: datetime | None = None  # DTSTAMP; defaults to the newest last_modified
     online_label: str = "Online"  # LOCATION word for online/hybrid, already translated
+    # ORGANIZER of every VEVENT (RFC 5546 §3.2.1: METHOD:PUBLISH requires one); without an
+    # e-mail the feed has no ORGANIZER and no METHOD.
+    organizer_email: str = ""
+    organizer_name: str = ""

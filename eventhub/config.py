@@ -66,6 +66,8 @@ class Config:
     # free 127.0.0.1 port and points every provider at them; a URL (http://127.0.0.1:5050):
     # every process points at the `flask eventhub sandbox` serving there (several processes).
     EVENTHUB_SANDBOX = os.environ.get("EVENTHUB_SANDBOX", "").strip()
+    # Sender of mails, and the ORGANIZER of the calendar feeds (RFC 5546: METHOD needs one).
+    MAIL_FROM = os.environ.get("MAIL_FROM", "EventHub <eventhub@localhost>")
     # Threads in the web process that call providers (DESIGN.md: at least 8 in flight); each
     # provider's own limits (integrations.limits) cap its calls within them.
     PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "20"))

@@ -2,6 +2,7 @@
 
 from .attendance import JoinOpen, MeetingAttendance
 from .events import MODES, Event, Room
+from .feeds import FeedStamp
 from .participants import (
     ATTENDANCE,
     INVITATION_STATUSES,
@@ -25,7 +26,7 @@ from .video_rooms import ROOM_STATES, VideoRoom
 
 __all__ = [
     "ATTENDANCE", "FINISHED", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES",
-    "STATUSES", "USER_ROLES", "VIDEO_MODES", "AgendaItem", "ApiToken", "Event", "Mode",
+    "STATUSES", "USER_ROLES", "VIDEO_MODES", "AgendaItem", "ApiToken", "Event", "FeedStamp", "Mode",
     "Participant", "Room", "Session", "Status", "User", "VideoRoom", "session_moderators",
     "session_speakers", "utcnow",
 ]  # fmt: skip

@@ -38,7 +38,7 @@ class Event(db.Model):
     published: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # Bumped in the same transaction as any change the calendar feeds show (models.versioning):
+    # Bumped in the same transaction as any change the calendar feeds show (eventhub.versioning):
     # the feeds' change state is this counter, read by primary key.
     programme_version: Mapped[int] = mapped_column(default=0, server_default="0")
 

@@ -9,9 +9,11 @@ Building a 1,000-session feed with icalendar takes a few hundred milliseconds, s
 kept in a bounded in-process cache under its *change state*: a tuple read with one query that
 changes whenever a commit changes what the feed shows. For the public programme that is the
 event's ``programme_version``, bumped in the same transaction as every change a feed shows
-(:mod:`eventhub.models.versioning`), read by primary key; for one session, its row and its
-hall's; for a personal agenda, an aggregate over the agenda's sessions. A warm request costs
-that query and a dict lookup; nothing needs to invalidate the cache explicitly.
+(:mod:`eventhub.versioning`), read by primary key; for one session, its row and its
+hall's; for a personal agenda, the event's ``programme_version`` and an aggregate over the
+agenda itself. A warm request costs that query and a dict lookup; nothing needs to invalidate
+the cache explicitly. Each feed's ``Last-Modified`` is kept in ``feed_stamps``
+(:func:`_last_modified`), so it never goes backwards across restarts and processes.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from cachetools import LRUCache
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from calendars.build import build_calendar, session_uid
@@ -36,7 +40,7 @@ from calendars.model import FeedCalendar, FeedLink, FeedSession
 from .. import versioning
 from ..errors import NotFound
 from ..extensions import db, socketio
-from ..models import AgendaItem, Event, Participant, Room, Session
+from ..models import AgendaItem, Event, FeedStamp, Participant, Room, Session, Status
 from . import access, agenda
 from . import sessions as session_service
 from .access import Actor
@@ -54,9 +58,8 @@ LABELS: dict[str, dict[str, str]] = {
            "agenda": "meine Agenda"},
 }  # fmt: skip
 
-VIDEO_MODES = frozenset({"online", "hybrid"})
-CACHE_MAX_ENTRIES = 512
 CACHE_MAX_BYTES = 64 * 1024 * 1024  # a 1,000-session feed is about 1 MB
+_BUILD_LOCKS = 64  # concurrent cold builds of different feeds; one at a time per feed
 _EXTENSION = "eventhub.feed_cache"
 _create_lock = threading.Lock()
 
@@ -67,7 +70,7 @@ class Feed:
 
     body: bytes
     etag: str  # quoted SHA-256 of the body: a strong validator
-    last_modified: datetime  # aware UTC, whole seconds
+    last_modified: datetime  # aware UTC, whole seconds, never earlier than before (FeedStamp)
     filename: str
     shared: bool  # True when shared caches may keep it (a published event's public feed)
 
@@ -90,74 +93,47 @@ def render(cal: FeedCalendar) -> bytes:
 
 
 class FeedCache:
-    """A bounded LRU of feeds, keyed by feed identity and checked against a change state."""
+    """Built feeds in an LRU bounded by their bytes, each kept with the change state it is for."""
 
-    def __init__(self, max_entries: int = CACHE_MAX_ENTRIES, max_bytes: int = CACHE_MAX_BYTES):
-        """An empty cache holding at most ``max_entries`` feeds and ``max_bytes`` of bodies."""
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, tuple[Hashable, Feed]] = OrderedDict()
-        self._building: dict[Hashable, threading.Lock] = {}
-        self._lock = threading.Lock()
-        self._bytes = 0
-        self.hits = 0
-        self.builds = 0
+    def __init__(self, max_bytes: int = CACHE_MAX_BYTES):
+        """An empty cache holding at most ``max_bytes`` of feed bodies."""
+        self._entries: LRUCache = LRUCache(maxsize=max_bytes,
+                                           getsizeof=lambda entry: len(entry[1].body) or 1)
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
+        # One build per feed at a time: concurrent cold requests wait for the first one rather
+        # than all spending the same few hundred milliseconds. Striped, so it stays bounded.
+        self._build_locks = [threading.Lock() for _ in range(_BUILD_LOCKS)]
 
-    def fetch(self, ident: Hashable, state: Hashable,
-              build: Callable[[Feed | None], Feed]) -> Feed:
-        """The feed ``ident`` as of ``state``; ``build(previous)`` makes it on a miss."""
+    def fetch(self, ident: Hashable, state: Hashable, build: Callable[[], Feed]) -> Feed:
+        """The feed ``ident`` as of ``state``; ``build()`` makes it on a miss."""
         feed = self._lookup(ident, state)
         if feed is not None:
             return feed
-        with self._lock:
-            build_lock = self._building.setdefault(ident, threading.Lock())
-        # One build per feed at a time: concurrent cold requests wait for the first one
-        # rather than all spending the same few hundred milliseconds.
-        with build_lock:
+        with self._build_locks[hash(ident) % _BUILD_LOCKS]:
             feed = self._lookup(ident, state)
-            if feed is not None:
-                return feed
-            with self._lock:
-                previous = self._entries.get(ident)
-            feed = build(previous[1] if previous else None)
-            self._store(ident, state, feed)
+            if feed is None:
+                feed = build()
+                with self._lock:
+                    try:
+                        self._entries[ident] = (state, feed)
+                    except ValueError:  # larger than the whole cache: served, not kept
+                        self._entries.pop(ident, None)
             return feed
 
     def clear(self) -> None:
         """Forget every feed (benchmarks measure cold builds with it)."""
         with self._lock:
             self._entries.clear()
-            self._bytes = 0
 
     def __len__(self) -> int:
         """The number of feeds held."""
         return len(self._entries)
 
     def _lookup(self, ident: Hashable, state: Hashable) -> Feed | None:
-        """The cached feed if it was built for ``state``; marks it recently used."""
+        """The cached feed if it was built for ``state`` (marking it recently used)."""
         with self._lock:
             entry = self._entries.get(ident)
-            if entry is None or entry[0] != state:
-                return None
-            self._entries.move_to_end(ident)
-            self.hits += 1
-            return entry[1]
-
-    def _store(self, ident: Hashable, state: Hashable, feed: Feed) -> None:
-        """Keep ``feed`` for ``state`` (replacing any older one), then evict beyond the bounds."""
-        with self._lock:
-            self.builds += 1
-            old = self._entries.pop(ident, None)
-            if old is not None:
-                self._bytes -= len(old[1].body)
-            self._entries[ident] = (state, feed)
-            self._bytes += len(feed.body)
-            while self._entries and (
-                len(self._entries) > self.max_entries or self._bytes > self.max_bytes
-            ):
-                evicted, (_state, evicted_feed) = self._entries.popitem(last=False)
-                self._bytes -= len(evicted_feed.body)
-                self._building.pop(evicted, None)
+        return entry[1] if entry is not None and entry[0] == state else None
 
 
 def feed_cache() -> FeedCache:
@@ -209,16 +185,17 @@ def feed_session(
     labels = LABELS[language]
     join = None
     # A join link only where a video room can exist; a cancelled session has nothing to join.
-    if (participant is not None and event_session.mode in VIDEO_MODES
-            and event_session.status != "cancelled"):
+    if (participant is not None and event_session.has_video
+            and event_session.status != Status.CANCELLED):
         join = FeedLink(join_url(event_session, participant), labels["join"])
     return FeedSession(
         id=event_session.id,
         uid=session_uid(event_session.id, uid_domain()),
         title=pick_text(event_session.title, language),
         description=pick_text(event_session.description, language),
-        starts_at=event_session.starts_at,
-        ends_at=event_session.ends_at,
+        # A delayed session is shown when it is expected (DESIGN.md "Delay").
+        starts_at=event_session.expected_starts_at,
+        ends_at=event_session.expected_ends_at,
         sequence=event_session.sequence,
         status=event_session.status,
         mode=event_session.mode,
@@ -235,6 +212,7 @@ def _calendar(event: Event, name: str, url: str, language: str,
               sessions: tuple[FeedSession, ...]) -> FeedCalendar:
     """The FeedCalendar of ``event``; DTSTAMP is the newest change, so the bytes are stable."""
     stamps = [event.updated_at, *(s.last_modified for s in sessions if s.last_modified)]
+    organizer_name, organizer_email = parseaddr(current_app.config["MAIL_FROM"])
     return FeedCalendar(
         name=name,
         timezone=event.timezone,
@@ -244,20 +222,70 @@ def _calendar(event: Event, name: str, url: str, language: str,
         language=language,
         generated_at=max(stamps),
         online_label=LABELS[language]["online"],
+        organizer_email=organizer_email,
+        organizer_name=organizer_name,
     )
 
 
-def _feed(body: bytes, stamp: datetime, filename: str, shared: bool,
-          previous: Feed | None) -> Feed:
-    """Wrap built bytes with their ETag and Last-Modified."""
-    etag = f'"{hashlib.sha256(body).hexdigest()}"'
-    last_modified = stamp.astimezone(UTC).replace(microsecond=0)
-    if previous is not None and previous.etag != etag and last_modified <= previous.last_modified:
-        # A deletion (a session, an agenda entry) changes the bytes without leaving a newer
-        # stamp behind; move Last-Modified on so If-Modified-Since-only clients refetch.
+def _cached(ident: tuple[Any, ...], state: tuple[Any, ...],
+            make: Callable[[], tuple[FeedCalendar, str, bool]]) -> Feed:
+    """The feed ``ident`` as of ``state``: from the cache, else built from ``make()``.
+
+    ``make`` loads what the feed shows and returns (calendar, file name, shared). The bytes
+    get a strong ETag and a Last-Modified that never goes backwards (:func:`_last_modified`).
+    """
+
+    def build() -> Feed:
+        """Load, build, hash, stamp."""
+        cal, filename, shared = make()
+        body = render(cal)
+        etag = f'"{hashlib.sha256(body).hexdigest()}"'
+        key = ":".join(str(part) for part in ident)
+        committed = not any(isinstance(part, _Uncommitted) for part in state)
+        last_modified = _last_modified(key, etag, cal.generated_at, keep=committed)
+        return Feed(body, etag, last_modified, filename, shared)
+
+    return feed_cache().fetch(ident, state, build)
+
+
+def _last_modified(key: str, etag: str, newest: datetime | None, keep: bool) -> datetime:
+    """Last-Modified of feed ``key`` whose bytes hash to ``etag``: never earlier than before.
+
+    The same bytes keep the stamp they were first served with, in every process and after a
+    restart (it is kept in ``feed_stamps``). New bytes take the data's newest timestamp when
+    that is later; else (a removal leaves no newer timestamp behind) a second after the last
+    stamp, or now. ``keep=False`` (a feed of uncommitted changes) computes and writes nothing.
+    """
+    newest = (newest or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    lookup = select(FeedStamp.etag, FeedStamp.last_modified).where(FeedStamp.key == key)
+    with db.engine.connect() as connection:
+        row = connection.execute(lookup).one_or_none()
+    if row is not None and row.etag == etag:
+        return row.last_modified
+    if row is None or newest > row.last_modified:
+        stamp = newest
+    else:
         now = datetime.now(UTC).replace(microsecond=0)
-        last_modified = max(previous.last_modified + timedelta(seconds=1), now)
-    return Feed(body, etag, last_modified, filename, shared)
+        stamp = max(row.last_modified + timedelta(seconds=1), now)
+    if not keep:
+        return stamp
+    try:
+        with db.engine.begin() as connection:
+            if row is None:
+                connection.execute(insert(FeedStamp).values(key=key, etag=etag,
+                                                            last_modified=stamp))
+                return stamp
+            # Only over the row we read: another process may have stamped these bytes already.
+            moved = connection.execute(
+                update(FeedStamp).where(FeedStamp.key == key, FeedStamp.etag == row.etag)
+                .values(etag=etag, last_modified=stamp)).rowcount
+    except IntegrityError:  # another process inserted the first row meanwhile
+        moved = 0
+    if moved:
+        return stamp
+    with db.engine.connect() as connection:
+        current = connection.execute(lookup).one_or_none()
+    return current.last_modified if current is not None and current.etag == etag else stamp
 
 
 def _event_name(event: Event, language: str) -> str:
@@ -289,31 +317,35 @@ def _read_state(statement: Any, params: dict[str, Any]) -> Any:
         return connection.execute(statement, params).one_or_none()
 
 
+class _Uncommitted:
+    """A change-state part that equals nothing else: see :func:`_uncommitted`."""
+
+
 def _uncommitted(event_id: int) -> tuple[object, ...]:
     """A never-equal marker when this transaction has bumped the event and not committed.
 
     A feed built from our own uncommitted changes must not be kept under a version number
-    that a rollback hands back to the next, different, change.
+    that a rollback hands back to the next, different, change (nor its stamp stored).
     """
     if not db.session.registry.has():  # no session in this request yet: nothing uncommitted
         return ()
-    return (object(),) if event_id in versioning.bumped_in_transaction(db.session()) else ()
+    bumped = versioning.bumped_in_transaction(db.session())
+    return (_Uncommitted(),) if event_id in bumped else ()
 
 
-def public_state(event: Event | int) -> tuple[Any, ...] | None:
+def public_state(event_id: int) -> tuple[Any, ...] | None:
     """What the public feed depends on, by primary key (None: no such event).
 
     The first value says whether the event is published, the second is the event's
     ``programme_version``: every commit that adds, changes or deletes one of its sessions (or
     their video rooms), renames or deletes a hall, or changes the event row bumps it in the
-    same transaction (:mod:`eventhub.models.versioning`).
+    same transaction (:mod:`eventhub.versioning`).
     """
-    event_id = event if isinstance(event, int) else event.id
     row = _read_state(_PUBLIC_STATE, {"event_id": event_id})
     return (*row, *_uncommitted(event_id)) if row is not None else None
 
 
-def get_public_feed_by_id(actor: Actor, event_id: int, language: str) -> Feed:
+def get_public_feed(actor: Actor, event_id: int, language: str | None) -> Feed:
     """The public programme of event ``event_id`` (404 if missing or not visible to the actor).
 
     A published event is visible to anyone, so its warm path needs nothing but the state.
@@ -325,38 +357,18 @@ def get_public_feed_by_id(actor: Actor, event_id: int, language: str) -> Feed:
     if not state[0]:
         event = get_or_404(Event, event_id, "event")
         access.require_view_event(actor, event)
-    return _public_feed(actor, event_id, event, feed_language(language), state)
+    language = feed_language(language)
 
-
-def get_public_feed(actor: Actor, event: Event, language: str) -> Feed:
-    """The public programme of ``event`` in ``language`` (404 if the actor may not see it)."""
-    access.require_view_event(actor, event)
-    state = public_state(event)
-    if state is None:
-        raise NotFound(f"event {event.id} not found")
-    return _public_feed(actor, event.id, event, feed_language(language), state)
-
-
-def _public_feed(actor: Actor, event_id: int, event: Event | None, language: str,
-                 state: tuple[Any, ...]) -> Feed:
-    """The cached public feed, built on a miss."""
-
-    def build(previous: Feed | None) -> Feed:
-        """Load the programme and build the feed."""
+    def make() -> tuple[FeedCalendar, str, bool]:
+        """The whole programme."""
         loaded = event or get_or_404(Event, event_id, "event")
         query = session_service.list_sessions(actor, loaded).options(selectinload(Session.room))
         sessions = tuple(feed_session(s, language) for s in db.session.scalars(query))
         cal = _calendar(loaded, _event_name(loaded, language),
                         f"{base_url()}/events/{loaded.slug}", language, sessions)
-        return _feed(render(cal), cal.generated_at, f"{loaded.slug}.ics",
-                     loaded.published, previous)
+        return cal, f"{loaded.slug}.ics", loaded.published
 
-    return feed_cache().fetch(("event", event_id, language), state, build)
-
-
-def public_feed(actor: Actor, event: Event, language: str) -> bytes:
-    """The public programme of ``event`` as ``text/calendar`` bytes."""
-    return get_public_feed(actor, event, language).body
+    return _cached(("event", event_id, language), state, make)
 
 
 # -- one session --------------------------------------------------------------------------------
@@ -386,71 +398,50 @@ def session_state(session_id: int) -> tuple[Any, ...] | None:
     return (*row, *_uncommitted(row[-1])) if row is not None else None
 
 
-def get_session_feed_by_id(actor: Actor, session_id: int, language: str) -> Feed:
-    """A one-session feed (404 if the session is missing or its event not visible)."""
+def get_session_feed(actor: Actor, session_id: int, language: str | None) -> Feed:
+    """A one-session feed with the public session page (404 if missing or not visible)."""
     state = session_state(session_id)
     if state is None:
         raise NotFound(f"session {session_id} not found")
     event_session = None
     if not state[0]:
         event_session = session_service.get_session(actor, session_id)  # checks access
-    return _session_feed(session_id, event_session, feed_language(language), state)
+    language = feed_language(language)
 
-
-def get_session_feed(actor: Actor, event_session: Session, language: str) -> Feed:
-    """A one-session feed with the public session page (404 if the actor may not see it)."""
-    access.require_view_event(actor, event_session.event)
-    state = session_state(event_session.id)
-    if state is None:
-        raise NotFound(f"session {event_session.id} not found")
-    return _session_feed(event_session.id, event_session, feed_language(language), state)
-
-
-def _session_feed(session_id: int, event_session: Session | None, language: str,
-                  state: tuple[Any, ...]) -> Feed:
-    """The cached one-session feed, built on a miss."""
-
-    def build(previous: Feed | None) -> Feed:
-        """Load the session and build its feed."""
+    def make() -> tuple[FeedCalendar, str, bool]:
+        """The session alone, with its event's name."""
         loaded = event_session or get_or_404(Session, session_id, "session")
         event = loaded.event
         one = feed_session(loaded, language)
         cal = _calendar(event, _event_name(event, language), one.page.url if one.page else "",
                         language, (one,))
-        return _feed(render(cal), cal.generated_at,
-                     f"{event.slug}-session-{loaded.id}.ics", event.published, previous)
+        return cal, f"{event.slug}-session-{loaded.id}.ics", event.published
 
-    return feed_cache().fetch(("session", session_id, language), state, build)
-
-
-def session_feed(actor: Actor, event_session: Session, language: str) -> bytes:
-    """One session as ``text/calendar`` bytes."""
-    return get_session_feed(actor, event_session, language).body
+    return _cached(("session", session_id, language), state, make)
 
 
 # -- personal agenda ---------------------------------------------------------------------------
 
 # Found by the token's digest, like access.find_participant_by_token, and the agenda's state
-# in the same query: a warm personal feed costs one query too.
+# in the same query: a warm personal feed costs one query too. The event's programme_version
+# covers every change of the agenda's sessions and halls; the rest covers the agenda itself.
 _PERSONAL_STATE = (
     select(
         Participant.id,
         Participant.token,
         Participant.language,
-        Event.updated_at,
-        func.count(Session.id),
-        func.max(Session.updated_at),
-        func.coalesce(func.sum(Session.sequence), 0),
-        func.coalesce(func.sum(Session.id), 0),
+        Event.id,
+        Event.programme_version,
+        func.count(AgendaItem.session_id),
+        func.coalesce(func.sum(AgendaItem.session_id), 0),
         func.max(AgendaItem.added_at),
     )
     .select_from(Participant)
     .join(Event, Event.id == Participant.event_id)
     .outerjoin(AgendaItem, AgendaItem.participant_id == Participant.id)
-    .outerjoin(Session, Session.id == AgendaItem.session_id)
     .where(Participant.token_digest == bindparam("digest"))
     .group_by(Participant.id, Participant.token, Participant.language, Event.id,
-              Event.updated_at)
+              Event.programme_version)
 )
 
 
@@ -463,7 +454,7 @@ def personal_state(token: str) -> tuple[int, str, tuple[Any, ...]] | None:
     if row is None or not hmac.compare_digest(row[1], token):
         return None
     # The token is in every join link: a rotated token is a different feed.
-    return row[0], row[2], (*row[3:], token_digest)
+    return row[0], row[2], (*row[4:], token_digest, *_uncommitted(row[3]))
 
 
 def get_personal_feed(token: str, language: str | None = None) -> Feed:
@@ -475,23 +466,17 @@ def get_personal_feed(token: str, language: str | None = None) -> Feed:
     if language not in LANGUAGES:
         language = own_language if own_language in LANGUAGES else "en"
 
-    def build(previous: Feed | None) -> Feed:
-        """Load the participant's agenda and build the feed with their join links."""
+    def make() -> tuple[FeedCalendar, str, bool]:
+        """The participant's agenda with their join links."""
         participant = get_or_404(Participant, participant_id, "participant")
         event = participant.event
         chosen = agenda.list_agenda(participant, participant)
         sessions = tuple(feed_session(s, language, participant) for s in chosen)
         name = f"{_event_name(event, language)} — {LABELS[language]['agenda']}"
         cal = _calendar(event, name, f"{base_url()}/events/{event.slug}", language, sessions)
-        return _feed(render(cal), cal.generated_at, f"{event.slug}-agenda.ics", False,
-                     previous)
+        return cal, f"{event.slug}-agenda.ics", False
 
-    return feed_cache().fetch(("personal", participant_id, language), state, build)
-
-
-def personal_feed(token: str, language: str | None = None) -> bytes:
-    """A participant's agenda as ``text/calendar`` bytes (404 for an unknown token)."""
-    return get_personal_feed(token, language).body
+    return _cached(("personal", participant_id, language), state, make)
 
 
 # -- links for the pages -----------------------------------------------------------------------

@@ -244,9 +244,11 @@ def set_session_status(
             code="illegal_transition",
         )
     event_session.status = status
-    event_session.delay_minutes = delay_minutes if status == "delayed" else 0
-    if status == "cancelled":
+    delay = delay_minutes if status == "delayed" else 0
+    # Calendars show the expected times: a new delay is a change they must see.
+    if status == "cancelled" or delay != event_session.delay_minutes:
         event_session.sequence += 1
+    event_session.delay_minutes = delay
     event_session.updated_at = utcnow()
     db.session.commit()
     return event_session

@@ -38,6 +38,7 @@ from ..services.access import find_participant_by_token
 from ..services.common import pick_text
 from . import calendar_links, formatting, labels
 from .live_auth import session_participant, session_user
+from .page_cache import cached_programme
 
 bp = Blueprint("web", __name__)
 formatting.register(bp)
@@ -79,8 +80,6 @@ def template_helpers() -> dict[str, Any]:
     """Helpers every template uses."""
     from flask_babel import get_locale
 
-    from .. import feeds
-
     locale = str(get_locale())
 
     def text(texts: dict | None) -> str:
@@ -98,9 +97,7 @@ def template_helpers() -> dict[str, Any]:
             "status_text": labels.status_text, "mode_text": labels.mode_text,
             "room_text": labels.room_text, "absolute_url": absolute_url,
             "join_window_opens": joining.join_window_opens, "script_labels": labels.script_labels,
-            "google_subscribe_url": calendar_links.google_subscribe_url,
-            "outlook_subscribe_url": calendar_links.outlook_subscribe_url,
-            **feeds.calendar_helpers()}
+            **calendar_links.calendar_helpers()}
 
 
 def absolute_url(path: str) -> str:
@@ -169,6 +166,7 @@ def now_and_next(sessions: list[Session], now: datetime | None = None) -> list[t
 
 
 @bp.get("/events/<slug>")
+@cached_programme  # a large programme renders in seconds: kept for anonymous visitors
 def programme(slug: str):
     """The whole programme of an event, by day and hall, with an optional track filter."""
     event = event_service.find_event_by_slug(slug)

@@ -62,6 +62,8 @@ def make_calendar() -> Callable[..., FeedCalendar]:
             "sessions": tuple(sessions),
             "url": f"{BASE}/events/partner-cities-2021",
             "generated_at": STAMP,
+            "organizer_email": "eventhub@eventhub.example",
+            "organizer_name": "EventHub",
         }
         values.update(overrides)
         return FeedCalendar(**values)  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ from icalendar import Calendar
 from calendars.build import (
     PRODID,
     build_calendar,
-    build_session_calendar,
     feed_stamp,
     location_text,
     session_component,
@@ -206,12 +205,6 @@ def test_session_without_links_or_text(make_session, make_calendar):
         assert name not in event
 
 
-def test_session_calendar_has_one_event(make_session, make_calendar):
-    cal = make_calendar(make_session(1), make_session(2))
-    data = build_session_calendar(cal, cal.sessions[1])
-    assert list(events_by_uid(data)) == ["session-2@eventhub.example"]
-
-
 def test_events_sorted_by_start(make_session, make_calendar):
     late = make_session(1, starts_at=utc(2021, 6, 30, 7), ends_at=utc(2021, 6, 30, 8))
     early = make_session(2)
@@ -254,10 +247,39 @@ def test_naive_datetime_rejected(make_session, make_calendar):
         build_calendar(make_calendar(session))
 
 
-def test_end_before_start_rejected(make_session):
-    session = make_session(starts_at=utc(2021, 6, 28, 9), ends_at=utc(2021, 6, 28, 8))
-    with pytest.raises(ValueError, match="before"):
+@pytest.mark.parametrize("ends", [utc(2021, 6, 28, 8), utc(2021, 6, 28, 9)])
+def test_end_not_after_start_rejected(make_session, ends):
+    # RFC 5545 §3.8.2.2: DTEND must be later than DTSTART.
+    session = make_session(starts_at=utc(2021, 6, 28, 9), ends_at=ends)
+    with pytest.raises(ValueError, match="not after"):
         session_component(session, "Europe/Moscow", stamp=STAMP)
+
+
+def test_every_vevent_has_the_organizer_that_method_publish_requires(make_session,
+                                                                     make_calendar):
+    # RFC 5546 §3.2.1: a PUBLISH VEVENT carries ORGANIZER.
+    cal = make_calendar(make_session(1), make_session(2))
+    data = build_calendar(cal)
+    assert "METHOD:PUBLISH" in content_lines(data)
+    for event in events_by_uid(data).values():
+        assert str(event["ORGANIZER"]) == "mailto:eventhub@eventhub.example"
+        assert event["ORGANIZER"].params["CN"] == "EventHub"
+
+
+def test_without_an_organizer_the_feed_has_no_method(make_session, make_calendar):
+    data = build_calendar(make_calendar(make_session(), organizer_email=""))
+    lines = content_lines(data)
+    assert not [line for line in lines if line.startswith(("METHOD", "ORGANIZER"))]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "online"])
+def test_cancelled_video_session_claims_no_online_place_and_frees_the_time(
+        make_session, make_calendar, mode):
+    session = make_session(mode=mode, status="cancelled", location="Hall A")
+    event = events_by_uid(build_calendar(make_calendar(session)))[session.uid]
+    assert str(event["LOCATION"]) == "Hall A"
+    assert str(event["TRANSP"]) == "TRANSPARENT"
+    assert str(event["STATUS"]) == "CANCELLED"
 
 
 def test_unknown_time_zone_rejected(make_session, make_calendar):

@@ -40,6 +40,8 @@ def public_feed() -> FeedCalendar:
         language="ru",
         generated_at=utc(2021, 6, 27, 18, 0),
         online_label="Онлайн",
+        organizer_email="eventhub@eventhub.example",
+        organizer_name="EventHub",
         sessions=(
             _session(
                 1,
@@ -77,7 +79,7 @@ def public_feed() -> FeedCalendar:
                 ends_at=utc(2021, 6, 29, 10, 0),
                 sequence=4,
                 status="cancelled",
-                mode="in_person",
+                mode="hybrid",  # cancelled: no "/ Онлайн", TRANSPARENT
                 location="Зал 3",
                 track="",
                 last_modified=utc(2021, 6, 26, 8, 0),

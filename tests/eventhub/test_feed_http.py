@@ -14,6 +14,7 @@ from eventhub import feeds as feed_routes
 from eventhub.services import agenda, feeds, participants
 from eventhub.services import events as event_service
 from eventhub.services import sessions as session_service
+from eventhub.web import calendar_links
 from tests.conftest import at
 
 
@@ -118,7 +119,12 @@ def test_rotated_or_unknown_token_is_404(client, world):
     old = paths(world)["personal"]
     assert client.get(old).status_code == 200
     participants.rotate_token(world["organizer"], world["anna"])
-    assert client.get(old).status_code == 404
+    refused = client.get(old)
+    assert refused.status_code == 404
+    # A calendar app gets a short plain-text answer and no cookie.
+    assert refused.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert "Set-Cookie" not in refused.headers
+    assert b"<html" not in refused.data.lower()
     assert client.get("/calendars/p/not-a-token.ics").status_code == 404
     assert client.get(f"/calendars/p/{world['anna'].token}.ics").status_code == 200
 
@@ -184,7 +190,7 @@ def test_webcal_and_add_to_calendar_links(app, world):
 
 def test_add_to_calendar_links_never_carry_a_join_link(app, world):
     with app.test_request_context("/"):
-        for helper in (feed_routes.google_calendar_url, feed_routes.outlook_calendar_url):
+        for helper in (calendar_links.google_calendar_url, calendar_links.outlook_calendar_url):
             url = helper(world["online"], "ru")
             assert "join" not in url and world["anna"].token not in url
             assert "location=%D0%9E%D0%BD%D0%BB%D0%B0%D0%B9%D0%BD" in url  # "Онлайн"

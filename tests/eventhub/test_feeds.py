@@ -90,7 +90,7 @@ def builds(monkeypatch) -> list[int]:
 
 
 def test_public_feed_round_trips_every_instant_and_field(world):
-    body = feeds.public_feed(None, world["event"], "en")
+    body = feeds.get_public_feed(None, world["event"].id, "en").body
     events = parse(body)
     assert len(events) == 4
     for event_session in world["sessions"]:
@@ -118,7 +118,7 @@ def test_public_feed_round_trips_every_instant_and_field(world):
 ])
 def test_public_feed_text_in_the_asked_language_folded_and_escaped(world, language, title,
                                                                     online):
-    body = feeds.public_feed(None, world["event"], language)
+    body = feeds.get_public_feed(None, world["event"].id, language).body
     assert all(len(line) <= 75 for line in body.split(b"\r\n"))  # RFC 5545 §3.1 octets
     events = parse(body)
     plenary = events[session_uid(world["sessions"][0].id, DOMAIN)]
@@ -131,7 +131,7 @@ def test_public_feed_text_in_the_asked_language_folded_and_escaped(world, langua
 
 def test_public_feed_never_carries_a_join_link_token_or_provider_url(world, ready_room):
     for language in ("ru", "de", "en"):
-        body = feeds.public_feed(None, world["event"], language)
+        body = feeds.get_public_feed(None, world["event"].id, language).body
         for leak in (b"/join/", world["anna"].token.encode(), world["ben"].token.encode(),
                      ready_room.encode(), b"meet.jit.si"):
             assert leak not in body.replace(b"\r\n ", b"")
@@ -139,7 +139,7 @@ def test_public_feed_never_carries_a_join_link_token_or_provider_url(world, read
 
 def test_personal_feed_has_own_join_links_only(world, ready_room):
     anna, ben = world["anna"], world["ben"]
-    body = feeds.personal_feed(anna.token)
+    body = feeds.get_personal_feed(anna.token).body
     flat = body.replace(b"\r\n ", b"")
     assert anna.token.encode() in flat
     assert ben.token.encode() not in flat
@@ -155,35 +155,37 @@ def test_personal_feed_has_own_join_links_only(world, ready_room):
     in_person = events[session_uid(world["sessions"][0].id, DOMAIN)]
     assert "CONFERENCE" not in in_person
     assert str(in_person["URL"]) == f"{BASE}/sessions/{world['sessions'][0].id}"
-    ben_flat = feeds.personal_feed(ben.token).replace(b"\r\n ", b"")
+    ben_flat = feeds.get_personal_feed(ben.token).body.replace(b"\r\n ", b"")
     assert ben.token.encode() in ben_flat and anna.token.encode() not in ben_flat
 
 
 def test_personal_feed_language_is_lang_else_the_participants(world):
     anna = world["anna"]  # speaks Russian
     online_uid = session_uid(world["sessions"][1].id, DOMAIN)
-    assert str(parse(feeds.personal_feed(anna.token))[online_uid]["SUMMARY"]) == "Онлайн-доклад"
-    assert str(parse(feeds.personal_feed(anna.token, "en"))[online_uid]["SUMMARY"]) \
+    assert str(parse(feeds.get_personal_feed(anna.token).body)[online_uid]["SUMMARY"]) \
+        == "Онлайн-доклад"
+    assert str(parse(feeds.get_personal_feed(anna.token, "en").body)[online_uid]["SUMMARY"]) \
         == "Online talk"
-    assert str(parse(feeds.personal_feed(anna.token, "xx"))[online_uid]["SUMMARY"]) \
+    assert str(parse(feeds.get_personal_feed(anna.token, "xx").body)[online_uid]["SUMMARY"]) \
         == "Онлайн-доклад"
 
 
 def test_personal_feed_unknown_or_rotated_token_is_not_found(world):
     anna = world["anna"]
     old = anna.token
-    feeds.personal_feed(old)
+    feeds.get_personal_feed(old)
     participants.rotate_token(world["organizer"], anna)
     with pytest.raises(NotFound):
-        feeds.personal_feed(old)
+        feeds.get_personal_feed(old)
     with pytest.raises(NotFound):
-        feeds.personal_feed("no-such-token")
-    assert anna.token.encode() in feeds.personal_feed(anna.token).replace(b"\r\n ", b"")
+        feeds.get_personal_feed("no-such-token")
+    body = feeds.get_personal_feed(anna.token).body
+    assert anna.token.encode() in body.replace(b"\r\n ", b"")
 
 
 def test_session_feed_has_one_event_and_the_public_page(world, ready_room):
     online = world["sessions"][1]
-    body = feeds.session_feed(None, online, "en")
+    body = feeds.get_session_feed(None, online.id, "en").body
     events = parse(body)
     assert list(events) == [session_uid(online.id, DOMAIN)]
     assert str(events[session_uid(online.id, DOMAIN)]["URL"]) == f"{BASE}/sessions/{online.id}"
@@ -194,19 +196,19 @@ def test_unpublished_event_feeds_are_not_found_for_anonymous(world):
     event = world["event"]
     event_service.update_event(world["organizer"], event, {"published": False})
     with pytest.raises(NotFound):
-        feeds.public_feed(None, event, "en")
+        feeds.get_public_feed(None, event.id, "en")
     with pytest.raises(NotFound):
-        feeds.session_feed(None, world["sessions"][0], "en")
-    assert feeds.public_feed(world["organizer"], event, "en")
+        feeds.get_session_feed(None, world["sessions"][0].id, "en")
+    assert feeds.get_public_feed(world["organizer"], event.id, "en").body
 
 
 def test_update_keeps_uid_and_carries_higher_sequence(world):
     event, plenary = world["event"], world["sessions"][0]
     uid = session_uid(plenary.id, DOMAIN)
-    before = int(parse(feeds.public_feed(None, event, "en"))[uid]["SEQUENCE"])
+    before = int(parse(feeds.get_public_feed(None, event.id, "en").body)[uid]["SEQUENCE"])
     session_service.update_session(world["organizer"], plenary,
                                    {"starts_at": at(9), "ends_at": at(10)})
-    after = parse(feeds.public_feed(None, event, "en"))[uid]
+    after = parse(feeds.get_public_feed(None, event.id, "en").body)[uid]
     assert int(after["SEQUENCE"]) > before
     assert after["DTSTART"].dt.astimezone(UTC) == at(9)
 
@@ -214,7 +216,7 @@ def test_update_keeps_uid_and_carries_higher_sequence(world):
 def test_cancelled_session_stays_in_the_feed_as_cancelled(world):
     event, workshop = world["event"], world["sessions"][3]
     session_service.set_session_status(world["organizer"], workshop, "cancelled")
-    events = parse(feeds.public_feed(None, event, "en"))
+    events = parse(feeds.get_public_feed(None, event.id, "en").body)
     assert len(events) == 4
     vevent = events[session_uid(workshop.id, DOMAIN)]
     assert str(vevent["STATUS"]) == "CANCELLED"
@@ -223,7 +225,7 @@ def test_cancelled_session_stays_in_the_feed_as_cancelled(world):
 
 
 def test_recurring_ical_events_expands_the_public_feed_at_the_db_instants(world):
-    calendar = Calendar.from_ical(feeds.public_feed(None, world["event"], "en"))
+    calendar = Calendar.from_ical(feeds.get_public_feed(None, world["event"].id, "en").body)
     found = recurring_ical_events.of(calendar).between(at(0, day=-1), at(0, day=4))
     assert sorted((str(e["UID"]), e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC))
                   for e in found) == sorted(
@@ -233,12 +235,71 @@ def test_recurring_ical_events_expands_the_public_feed_at_the_db_instants(world)
 
 
 def test_dtstamp_and_bytes_are_stable_between_builds(world):
-    first = feeds.public_feed(None, world["event"], "de")
+    first = feeds.get_public_feed(None, world["event"].id, "de").body
     feeds.feed_cache().clear()
-    assert feeds.public_feed(None, world["event"], "de") == first
+    assert feeds.get_public_feed(None, world["event"].id, "de").body == first
     newest = max(s.updated_at for s in world["sessions"])
     stamp = Calendar.from_ical(first).walk("VEVENT")[0]["DTSTAMP"].dt
     assert stamp == max(newest, world["event"].updated_at).replace(microsecond=0)
+
+
+def test_a_delay_moves_the_times_and_raises_the_sequence(world):
+    event, plenary = world["event"], world["sessions"][0]
+    uid = session_uid(plenary.id, DOMAIN)
+    before = parse(feeds.get_public_feed(None, event.id, "en").body)[uid]
+    session_service.set_session_status(world["organizer"], plenary, "delayed", 30)
+    delayed = parse(feeds.get_public_feed(None, event.id, "en").body)[uid]
+    assert delayed["DTSTART"].dt.astimezone(UTC) == at(10) + timedelta(minutes=30)
+    assert delayed["DTEND"].dt.astimezone(UTC) == at(11) + timedelta(minutes=30)
+    assert int(delayed["SEQUENCE"]) > int(before["SEQUENCE"])
+    session_service.set_session_status(world["organizer"], plenary, "delayed", 45)
+    longer = parse(feeds.get_personal_feed(world["anna"].token).body)[uid]
+    assert longer["DTSTART"].dt.astimezone(UTC) == at(10) + timedelta(minutes=45)
+    assert int(longer["SEQUENCE"]) > int(delayed["SEQUENCE"])
+    single = parse(feeds.get_session_feed(None, plenary.id, "en").body)[uid]
+    assert single["DTEND"].dt.astimezone(UTC) == at(11) + timedelta(minutes=45)
+
+
+def test_every_vevent_has_the_configured_organizer(world, app):
+    calendar = Calendar.from_ical(feeds.get_public_feed(None, world["event"].id, "en").body)
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    name, email = "EventHub", "eventhub@localhost"  # MAIL_FROM's default
+    assert app.config["MAIL_FROM"] == f"{name} <{email}>"
+    for vevent in calendar.walk("VEVENT"):
+        assert str(vevent["ORGANIZER"]) == f"mailto:{email}"
+        assert vevent["ORGANIZER"].params["CN"] == name
+
+
+def test_a_cancelled_hybrid_session_is_in_its_hall_and_frees_the_time(world):
+    hybrid = world["sessions"][2]
+    session_service.set_session_status(world["organizer"], hybrid, "cancelled")
+    for body in (feeds.get_public_feed(None, world["event"].id, "en").body,
+                 feeds.get_personal_feed(world["anna"].token).body):
+        vevent = parse(body)[session_uid(hybrid.id, DOMAIN)]
+        assert str(vevent["LOCATION"]) == "Hall A"
+        assert str(vevent["TRANSP"]) == "TRANSPARENT"
+        assert "CONFERENCE" not in vevent
+
+
+def test_last_modified_never_goes_back_across_restarts_and_processes(world, app_config):
+    from eventhub import create_app
+
+    anna = world["anna"]
+    first = feeds.get_personal_feed(anna.token)
+    public = feeds.get_public_feed(None, world["event"].id, "en")
+    agenda.remove_from_agenda(anna, anna, world["sessions"][0])  # leaves no newer timestamp
+    session_service.delete_session(world["organizer"], world["sessions"][3])
+    removed = feeds.get_personal_feed(anna.token)
+    shrunk = feeds.get_public_feed(None, world["event"].id, "en")
+    assert removed.last_modified > first.last_modified
+    assert shrunk.last_modified > public.last_modified
+    feeds.feed_cache().clear()  # a restart
+    assert feeds.get_personal_feed(anna.token).last_modified == removed.last_modified
+    other = create_app(app_config)  # a second process on the same database
+    with other.app_context():
+        assert feeds.get_personal_feed(anna.token).last_modified == removed.last_modified
+        again = feeds.get_public_feed(None, world["event"].id, "en")
+        assert (again.etag, again.last_modified) == (shrunk.etag, shrunk.last_modified)
 
 
 # -- cache -----------------------------------------------------------------------------------
@@ -246,21 +307,21 @@ def test_dtstamp_and_bytes_are_stable_between_builds(world):
 
 def test_warm_public_feed_does_not_rebuild(world, builds):
     event = world["event"]
-    first = feeds.get_public_feed(None, event, "en")
+    first = feeds.get_public_feed(None, event.id, "en")
     for _ in range(5):
-        assert feeds.get_public_feed(None, event, "en") is first
+        assert feeds.get_public_feed(None, event.id, "en") is first
     assert builds == [4]
-    feeds.get_public_feed(None, event, "ru")  # another language is another feed
+    feeds.get_public_feed(None, event.id, "ru")  # another language is another feed
     assert builds == [4, 4]
 
 
 def test_warm_personal_and_session_feeds_do_not_rebuild(world, builds):
     anna, plenary = world["anna"], world["sessions"][0]
     personal = feeds.get_personal_feed(anna.token)
-    single = feeds.get_session_feed(None, plenary, "en")
+    single = feeds.get_session_feed(None, plenary.id, "en")
     for _ in range(3):
         assert feeds.get_personal_feed(anna.token) is personal
-        assert feeds.get_session_feed(None, plenary, "en") is single
+        assert feeds.get_session_feed(None, plenary.id, "en") is single
     assert builds == [3, 1]
 
 
@@ -319,10 +380,10 @@ def _add(w):
         "title": {"en": "Late addition"}, "starts_at": at(18), "ends_at": at(19)})
 
 
-# Changes a calendar shows: a new ETag. Going live or a delay shows in no iCalendar property
-# (only LAST-MODIFIED, to the second), so for those the feed is rebuilt but may keep its bytes.
+# Changes a calendar shows: a new ETag. Going live shows in no iCalendar property (only
+# LAST-MODIFIED, to the second), so for it the feed is rebuilt but may keep its bytes.
 CHANGES: list[tuple[str, Callable, bool]] = [
-    ("status", _status_live, False), ("delay", _delay, False), ("cancel", _cancel, True),
+    ("status", _status_live, False), ("delay", _delay, True), ("cancel", _cancel, True),
     ("switch", _switch, True), ("switch event", _switch_event, True), ("title", _title, True),
     ("move", _move, True), ("event title", _event_title, True), ("delete", _delete, True),
     ("create", _add, True),
@@ -332,25 +393,25 @@ CHANGES: list[tuple[str, Callable, bool]] = [
 @pytest.mark.parametrize("change,visible", [c[1:] for c in CHANGES], ids=[c[0] for c in CHANGES])
 def test_every_change_rebuilds_the_public_feed(world, builds, change, visible):
     event = world["event"]
-    before = feeds.get_public_feed(None, event, "en")
-    state = feeds.public_state(event)
+    before = feeds.get_public_feed(None, event.id, "en")
+    state = feeds.public_state(event.id)
     change(world)
-    assert feeds.public_state(event) != state
-    after = feeds.get_public_feed(None, event, "en")
+    assert feeds.public_state(event.id) != state
+    after = feeds.get_public_feed(None, event.id, "en")
     assert len(builds) == 2
     assert (after.etag != before.etag) == (after.body != before.body)
     if visible:
         assert after.etag != before.etag
     assert after.last_modified >= before.last_modified
-    assert feeds.get_public_feed(None, event, "en") is after  # and warm again
+    assert feeds.get_public_feed(None, event.id, "en") is after  # and warm again
 
 
 def test_no_op_update_keeps_the_cached_feed(world, builds):
     event, plenary = world["event"], world["sessions"][0]
-    before = feeds.get_public_feed(None, event, "en")
+    before = feeds.get_public_feed(None, event.id, "en")
     session_service.update_session(world["organizer"], plenary, {"track": plenary.track})
     session_service.set_session_status(world["organizer"], plenary, "scheduled")
-    assert feeds.get_public_feed(None, event, "en") is before
+    assert feeds.get_public_feed(None, event.id, "en") is before
     assert len(builds) == 1
 
 
@@ -399,46 +460,59 @@ def test_removal_moves_last_modified_on(world):
     assert after.last_modified > before.last_modified
 
 
-def test_changes_elsewhere_leave_the_personal_feed_cached(world, builds):
+def test_changes_elsewhere_leave_the_personal_feed_as_it_was(world, builds):
     anna, ben = world["anna"], world["ben"]
     before = feeds.get_personal_feed(anna.token)
     agenda.add_to_agenda(ben, ben, world["sessions"][0])
+    assert feeds.get_personal_feed(anna.token) is before  # another agenda: still cached
     session_service.update_session(world["organizer"], world["sessions"][3],
                                    {"title": {"en": "Not on Anna's agenda"}})
-    assert feeds.get_personal_feed(anna.token) is before
-    assert len(builds) == 1
+    after = feeds.get_personal_feed(anna.token)  # the programme moved: rebuilt, same bytes
+    assert (after.etag, after.last_modified) == (before.etag, before.last_modified)
+    assert len(builds) == 2
+
+
+def test_a_renamed_hall_reaches_the_personal_feed(world):
+    anna, hall = world["anna"], world["halls"][0]
+    before = feeds.get_personal_feed(anna.token)
+    hall.name = "Great Hall"
+    db.session.commit()
+    after = feeds.get_personal_feed(anna.token)
+    assert b"Great Hall" in after.body and after.etag != before.etag
 
 
 def test_session_feed_changes_with_its_session_only(world, builds):
     plenary, workshop = world["sessions"][0], world["sessions"][3]
-    before = feeds.get_session_feed(None, plenary, "en")
+    before = feeds.get_session_feed(None, plenary.id, "en")
     session_service.update_session(world["organizer"], workshop, {"title": {"en": "Other"}})
-    assert feeds.get_session_feed(None, plenary, "en") is before
+    assert feeds.get_session_feed(None, plenary.id, "en") is before
     _cancel(world)
-    assert feeds.get_session_feed(None, plenary, "en").etag != before.etag
+    assert feeds.get_session_feed(None, plenary.id, "en").etag != before.etag
     assert len(builds) == 2
 
 
-def test_cache_is_bounded():
-    cache = feeds.FeedCache(max_entries=2, max_bytes=10)
+def test_cache_is_bounded_by_bytes():
+    cache = feeds.FeedCache(max_bytes=10)
     stamp = datetime(2030, 1, 1, tzinfo=UTC)
 
     def make(body: bytes) -> Callable:
         """A builder returning a feed of ``body``."""
-        return lambda previous: feeds.Feed(body, f'"{body!r}"', stamp, "x.ics", True)
+        return lambda: feeds.Feed(body, f'"{body!r}"', stamp, "x.ics", True)
 
     cache.fetch("a", 1, make(b"aaaa"))
     cache.fetch("b", 1, make(b"bbbb"))
     cache.fetch("c", 1, make(b"cccc"))
-    assert len(cache) == 2  # "a" evicted by count
+    assert len(cache) == 2  # "a" evicted: 12 bytes would not fit
     cache.fetch("d", 1, make(b"dddddddd"))
-    assert len(cache) == 1  # bytes bound
-    assert cache.fetch("d", 1, make(b"zz")).body == b"dddddddd"
-    assert cache.fetch("d", 2, make(b"zz")).body == b"zz"
+    assert len(cache) == 1
+    assert cache.fetch("d", 1, make(b"zz")).body == b"dddddddd"  # warm
+    assert cache.fetch("d", 2, make(b"zz")).body == b"zz"  # another state: rebuilt
+    assert cache.fetch("e", 1, make(b"e" * 11)).body == b"e" * 11  # too large: served
+    assert cache.fetch("e", 1, make(b"again")).body == b"again"  # ... not kept
 
 
 def test_last_modified_is_whole_seconds_utc(world):
-    feed = feeds.get_public_feed(None, world["event"], "en")
+    feed = feeds.get_public_feed(None, world["event"].id, "en")
     assert feed.last_modified.microsecond == 0
     assert feed.last_modified.utcoffset() == timedelta(0)
     assert feed.etag.startswith('"') and len(feed.etag) == 66

@@ -260,11 +260,11 @@ QUIET: list[tuple[str, Callable]] = [("agenda", _agenda), ("participants", _part
 @pytest.mark.parametrize("change", [c for _, c in QUIET], ids=[n for n, _ in QUIET])
 def test_changes_no_public_feed_shows_leave_the_version(world, watcher, change, builds):
     event = world["event"]
-    feed = feeds.get_public_feed(None, event, "en")
+    feed = feeds.get_public_feed(None, event.id, "en")
     before = watcher.version(event.id)
     change(world)
     assert watcher.version(event.id) == before and watcher.bumps(event.id) == []
-    assert feeds.get_public_feed(None, event, "en") is feed
+    assert feeds.get_public_feed(None, event.id, "en") is feed
     assert len(builds) == 1
 
 
@@ -299,27 +299,27 @@ def test_feed_built_inside_a_rolled_back_transaction_is_not_reused(world, builds
     """The version a rollback gives back is reached again by the next change: a feed built
     from the uncommitted change must not be served for it."""
     event, plenary = world["event"], world["sessions"][0]
-    feeds.get_public_feed(None, event, "en")
+    feeds.get_public_feed(None, event.id, "en")
     plenary.title = {"en": "Uncommitted title"}
     db.session.flush()
-    assert b"Uncommitted title" in feeds.get_public_feed(None, event, "en").body
-    assert b"Uncommitted title" in feeds.get_session_feed(None, plenary, "en").body
+    assert b"Uncommitted title" in feeds.get_public_feed(None, event.id, "en").body
+    assert b"Uncommitted title" in feeds.get_session_feed(None, plenary.id, "en").body
     db.session.rollback()
     session_service.update_session(world["organizer"], plenary, {"title": {"en": "Committed"}})
-    public = feeds.get_public_feed(None, event, "en").body
-    single = feeds.get_session_feed(None, plenary, "en").body
+    public = feeds.get_public_feed(None, event.id, "en").body
+    single = feeds.get_session_feed(None, plenary.id, "en").body
     assert b"Committed" in public and b"Uncommitted" not in public
     assert b"Committed" in single and b"Uncommitted" not in single
 
 
 def test_hall_rename_gives_public_and_session_feeds_a_new_etag(world, builds):
     event, plenary = world["event"], world["sessions"][0]
-    public = feeds.get_public_feed(None, event, "en")
-    single = feeds.get_session_feed(None, plenary, "en")
+    public = feeds.get_public_feed(None, event.id, "en")
+    single = feeds.get_session_feed(None, plenary.id, "en")
     _rename_hall(world)
-    assert feeds.get_public_feed(None, event, "en").etag != public.etag
-    assert b"Great Hall" in feeds.get_session_feed(None, plenary, "en").body
-    assert feeds.get_session_feed(None, plenary, "en").etag != single.etag
+    assert feeds.get_public_feed(None, event.id, "en").etag != public.etag
+    assert b"Great Hall" in feeds.get_session_feed(None, plenary.id, "en").body
+    assert feeds.get_session_feed(None, plenary.id, "en").etag != single.etag
 
 
 def test_public_state_is_a_primary_key_lookup(world):

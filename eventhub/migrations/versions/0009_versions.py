@@ -1,7 +1,7 @@
 """sessions.version: the order of the live states published for a session
 
 Revision ID: 0009
-Revises: 0002
+Revises: 0008
 Create Date: 2026-12-01 20:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0009"
-down_revision = "0002"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
