@@ -181,7 +181,17 @@
   var pending = null;  // one re-layout per burst of updates (a whole-event switch sends many)
   document.addEventListener("eventhub:session", function (e) {
     var item = e.target.closest(".card");
-    if (item) { sync(item); }
+    if (item) {
+      var payload = e.detail || {};
+      var provider = item.querySelector("[data-room-provider]");
+      if (provider && payload.provider) {
+        provider.textContent = config.providers[payload.provider] || payload.provider;
+      }
+      if (provider) { provider.hidden = !payload.room_state || payload.room_state === "deleted"; }
+      var current = item.querySelector("[data-current-provider]");
+      if (current && payload.provider) { current.value = payload.provider; }
+      sync(item);
+    }
     if (!pending) {
       pending = window.setTimeout(function () { pending = null; layout(); summary(); }, 50);
     }

@@ -280,6 +280,7 @@ def console():
     return render_template(
         "board/index.html", board=board, events=events,
         providers=[(name, PROVIDERS[name].label) for name in available_providers()],
+        provider_labels={name: cls.label for name, cls in PROVIDERS.items()},
         transitions={status: sorted(allowed) for status, allowed in TRANSITIONS.items()},
         modes=(Mode.ONLINE, Mode.HYBRID, Mode.IN_PERSON), confirmed=CONFIRMED_STATUSES,
         now=now, is_problem=is_problem)
