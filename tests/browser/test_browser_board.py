@@ -208,3 +208,28 @@ def local_day_of(session_id: int) -> str:
     event_session = db.session.get(Session, session_id)
     tz = ZoneInfo(event_session.event.timezone)
     return event_session.expected_starts_at.astimezone(tz).date().isoformat()
+
+
+def test_now_line_runs_through_the_running_session_and_focus_is_visible(site, new_page):
+    """On the world built around the clock, the "now" line crosses the session running now."""
+    from tests.browser.test_browser_live import open_card, sign_in
+
+    world = site.world
+    page = new_page()
+    page.set_viewport_size(LAPTOP)
+    sign_in(page, world.moderator)
+    open_card(page, site, world.now_id)
+    page.wait_for_function(CONNECTED)
+    page.keyboard.press("Escape")  # closes the card again, focus back on its summary
+    expect(page.locator(".card-box[open]")).to_have_count(0)
+    summary = page.locator(f"#s{world.now_id} summary")
+    focus = summary.evaluate("el => [document.activeElement === el, getComputedStyle(el)"
+                             ".outlineStyle, getComputedStyle(el).outlineWidth]")
+    assert focus == [True, "solid", "3px"]
+    line = page.locator("[data-now-line]")
+    expect(line).to_be_visible()
+    x = line.bounding_box()["x"]
+    card = page.locator(f"#s{world.now_id}").bounding_box()
+    assert card["x"] <= x <= card["x"] + card["width"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "board-now-1366-en.png"))
