@@ -81,10 +81,15 @@ def test_delay_and_cancel_badges_change_live(site, new_page):
     moderator = new_page()
     sign_in(moderator, world.moderator)
     item = open_card(moderator, site, sid)
+    slot = item.locator("xpath=..")  # the card's place on the time axis
+    start = slot.evaluate("li => li.style.getPropertyValue('--start')")
     item.get_by_label("Delay in minutes").fill("10")
     item.get_by_role("button", name="Delay", exact=True).click()
     status = programme.locator(f'article[data-session-id="{sid}"] [data-badge="status"]')
     expect(status).to_have_text("verschoben um 10 Min.")
+    moderator.wait_for_function(  # the delayed card moves right on the board
+        "([li, before]) => li.style.getPropertyValue('--start') !== before",
+        arg=[slot.element_handle(), start])
     # Cancelling asks first, in place, naming the session; "No" changes nothing.
     item.get_by_role("button", name="Cancel session").click()
     dialog = moderator.locator("dialog[data-confirm]")

@@ -371,3 +371,24 @@ def test_retry_of_a_failed_room_uses_its_provider(app, world, sandbox):
         wait_jobs()
         room = db.session.get(Session, world.failed_id).video_room
         assert (room.provider, room.state, room.last_error) == ("jitsi", "ready", None)
+
+
+def test_organizers_choose_the_event_on_the_board(app, world):
+    with app.app_context():
+        from eventhub.models import Event
+
+        other = Event(slug="second", published=True, timezone="Europe/Berlin",
+                      title={"en": "Second conference"}, start_date=PAST.date(),
+                      end_date=PAST.date(), venue="Suhl", default_provider="jitsi")
+        db.session.add(other)
+        db.session.commit()
+        other_id = other.id
+    client, _token = signed_in(app, world.organizer)
+    html = client.get("/console?lang=en").get_data(as_text=True)
+    assert '<select id="f-event" name="event">' in html and "Second conference" in html
+    html = client.get(f"/console?lang=en&event={other_id}").get_data(as_text=True)
+    assert "Times in Europe/Berlin." in html and session_ids(html) == set()
+    # A moderator's board has only the events they moderate in: no choice to make.
+    client, _token = signed_in(app, world.moderator)
+    html = client.get(f"/console?event={other_id}").get_data(as_text=True)
+    assert 'id="f-event"' not in html and world.now_id in session_ids(html)
