@@ -30,12 +30,13 @@
     return {start: Date.parse(el.dataset.startsAt) + delay, end: Date.parse(el.dataset.endsAt) + delay};
   }
 
-  function isOver(el) {
-    var s = el.dataset.status;
-    return s === "ended" || s === "cancelled" || expected(el).end <= now();
-  }
+  /* The model's words (Session.is_finished, is_over, has_video; board.is_problem), over the
+     data attributes that live.js keeps current. */
+  function isFinished(el) { return config.finished.indexOf(el.dataset.status) >= 0; }
 
-  function hasVideo(el) { return el.dataset.mode === "online" || el.dataset.mode === "hybrid"; }
+  function isOver(el) { return isFinished(el) || expected(el).end <= now(); }
+
+  function hasVideo(el) { return config.video_modes.indexOf(el.dataset.mode) >= 0; }
 
   function isProblem(el) {
     if (isOver(el)) { return false; }
@@ -102,7 +103,7 @@
       var value = b.value || b.dataset.statusButton;
       b.disabled = allowed.indexOf(value) < 0 || (value === "live" && over);
     });
-    var finished = d.status === "ended" || d.status === "cancelled";
+    var finished = isFinished(item);
     item.querySelectorAll('button[name="mode"]').forEach(function (b) {
       b.setAttribute("aria-pressed", b.value === d.mode ? "true" : "false");
       b.disabled = finished;
@@ -136,7 +137,7 @@
     if (time) { time.textContent = clock(times.start) + "–" + clock(times.end); }
     item.classList.toggle("over", over);
     item.classList.toggle("problem", isProblem(item));
-    ["online", "hybrid", "in_person"].forEach(function (mode) {
+    Object.keys(L.mode).forEach(function (mode) {
       item.classList.toggle("mode-" + mode, d.mode === mode);
     });
   }
@@ -161,7 +162,7 @@
     var counts = {live: 0, video: 0, ready: 0, pending: 0, failed: 0};
     document.querySelectorAll("[data-scope] [data-session-id]").forEach(function (el) {
       var d = el.dataset;
-      var finished = d.status === "ended" || d.status === "cancelled";
+      var finished = isFinished(el);
       if (d.status === "live") { counts.live += 1; }
       if (hasVideo(el) && !isOver(el)) { counts.video += 1; }
       if (hasVideo(el) && !finished && d.roomState in counts) { counts[d.roomState] += 1; }

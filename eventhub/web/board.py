@@ -26,6 +26,7 @@ from integrations.registry import PROVIDERS
 from ..errors import DomainError, Invalid
 from ..extensions import db
 from ..models import MODES, Event, Mode, Participant, Room, Session, Status, User, utcnow
+from ..models.sessions import FINISHED, VIDEO_MODES
 from ..services import access, provisioning, switching
 from ..services import events as event_service
 from ..services import sessions as session_service
@@ -283,6 +284,7 @@ def console():
         provider_labels={name: cls.label for name, cls in PROVIDERS.items()},
         transitions={status: sorted(allowed) for status, allowed in TRANSITIONS.items()},
         modes=(Mode.ONLINE, Mode.HYBRID, Mode.IN_PERSON), confirmed=CONFIRMED_STATUSES,
+        finished=sorted(FINISHED), video_modes=sorted(VIDEO_MODES),
         now=now, is_problem=is_problem)
 
 
@@ -353,8 +355,8 @@ def console_event_switch(event_id: int):
     if request.method == "GET":
         preview = switching.preview_event_switch(event, mode, utcnow())
         return render_template("board/event_switch.html", event=event, mode=mode,
-                               preview=preview, lines=event_switch_lines(preview),
-                               back=_safe_back())
+                               lines=event_switch_lines(preview),
+                               confirm=event_switch_button(preview), back=_safe_back())
     moved = switching.switch_event(event, mode, actor=user)
     flash(ngettext("%(num)s session moved: %(mode)s.", "%(num)s sessions moved: %(mode)s.",
                    len(moved), mode=labels.mode_text(mode)))
