@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -161,6 +163,7 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
     event.mode = mode
     rooms: list[VideoRoom] = []
     moved: list[Session] = []
+    now = utcnow()
     sessions = db.session.scalars(
         select(Session).where(Session.event_id == event.id, Session.status.not_in(
             ("ended", "cancelled")
@@ -168,6 +171,8 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
     )
     try:
         for event_session in sessions:
+            if event_session.is_over(now):
+                continue  # DESIGN.md: a whole-event switch leaves a session that is over alone
             before = (event_session.mode, event_session.sequence)
             room = _apply_switch(event_session, mode, None)
             if room is not None:
@@ -205,3 +210,41 @@ def release_room_later(event_session: Session) -> Callable[[], None]:
     if room is not None and room.state in ("pending", "ready", "failed"):
         provisioning.release_later(room)
     return provisioning.flush_releases
+
+
+@dataclass(frozen=True)
+class EventSwitchPreview:
+    """What :func:`switch_event` to ``mode`` would do now, session by session."""
+
+    mode: str
+    moving: list[Session]  # change to ``mode``
+    over: list[Session]  # over (ended, cancelled, or past their expected end): left alone
+    unchanged: list[Session]  # already in ``mode``
+    retried: list[Session]  # among ``unchanged``: a failed video room that is tried again
+
+
+def preview_event_switch(event: Event, mode: str, now: datetime) -> EventSwitchPreview:
+    """Which sessions a whole-event switch to ``mode`` at ``now`` moves, and which stay.
+
+    For the confirmation an organizer sees before :func:`switch_event` ("31 sessions move
+    online; 4 are over and stay as they are"). Reads only.
+    """
+    _check_mode(mode)
+    moving: list[Session] = []
+    over: list[Session] = []
+    unchanged: list[Session] = []
+    retried: list[Session] = []
+    sessions = db.session.scalars(
+        select(Session).where(Session.event_id == event.id).order_by(Session.starts_at,
+                                                                     Session.id))
+    for event_session in sessions:
+        if event_session.is_over(now):
+            over.append(event_session)
+        elif event_session.mode != mode:
+            moving.append(event_session)
+        else:
+            unchanged.append(event_session)
+            room = event_session.video_room
+            if event_session.has_video and room is not None and room.state == "failed":
+                retried.append(event_session)
+    return EventSwitchPreview(mode, moving, over, unchanged, retried)

@@ -18,6 +18,22 @@ def sign_in(page, email: str, password: str = "secret-pw-1", lang: str = "en") -
     page.wait_for_url("**/console")
 
 
+def open_card(page, site, session_id: int):
+    """The board on the session's day, with the session's card opened (its actions in place)."""
+    from zoneinfo import ZoneInfo
+
+    from eventhub.extensions import db
+    from eventhub.models import Session
+
+    with site.app.app_context():
+        event_session = db.session.get(Session, session_id)
+        day = event_session.starts_at.astimezone(ZoneInfo(event_session.event.timezone)).date()
+    page.goto(f"/console?day={day.isoformat()}")
+    item = page.locator(f"#s{session_id}")
+    item.locator("summary").click()
+    return item
+
+
 def test_switch_online_updates_programme_and_gives_participant_join_button(site, new_page):
     world = site.world
     sid = world.now_id
@@ -38,7 +54,7 @@ def test_switch_online_updates_programme_and_gives_participant_join_button(site,
 
     moderator = new_page()
     sign_in(moderator, world.moderator)
-    item = moderator.locator(f"#s{sid}")
+    item = open_card(moderator, site, sid)
     item.get_by_role("button", name="Online").click()
 
     expect(badge).to_be_visible()
@@ -64,12 +80,25 @@ def test_delay_and_cancel_badges_change_live(site, new_page):
     programme.evaluate(MARK)
     moderator = new_page()
     sign_in(moderator, world.moderator)
-    item = moderator.locator(f"#s{sid}")
+    item = open_card(moderator, site, sid)
+    slot = item.locator("xpath=..")  # the card's place on the time axis
+    start = slot.evaluate("li => li.style.getPropertyValue('--start')")
     item.get_by_label("Delay in minutes").fill("10")
     item.get_by_role("button", name="Delay", exact=True).click()
     status = programme.locator(f'article[data-session-id="{sid}"] [data-badge="status"]')
     expect(status).to_have_text("verschoben um 10 Min.")
-    moderator.locator(f"#s{sid}").get_by_role("button", name="Cancel session").click()
+    moderator.wait_for_function(  # the delayed card moves right on the board
+        "([li, before]) => li.style.getPropertyValue('--start') !== before",
+        arg=[slot.element_handle(), start])
+    # Cancelling asks first, in place, naming the session; "No" changes nothing.
+    item.get_by_role("button", name="Cancel session").click()
+    dialog = moderator.locator("dialog[data-confirm]")
+    expect(dialog).to_contain_text("“Urban mobility” is cancelled")
+    dialog.get_by_role("button", name="No, keep it as it is").click()
+    expect(dialog).to_be_hidden()
+    expect(item).to_have_attribute("data-status", "delayed")
+    item.get_by_role("button", name="Cancel session").click()
+    dialog.get_by_role("button", name="Yes, cancel it").click()
     expect(status).to_have_text("abgesagt")
     expect(programme.locator(f'article[data-session-id="{sid}"]')).to_have_attribute(
         "data-status", "cancelled")
@@ -80,12 +109,12 @@ def test_console_acts_over_socketio_and_shows_presence(site, new_page):
     world = site.world
     moderator = new_page()
     sign_in(moderator, world.moderator)
+    item = open_card(moderator, site, world.now_id)
     moderator.wait_for_function(CONNECTED)
     moderator.evaluate(MARK)
     new_page(f"/events/{world.slug}").wait_for_function(CONNECTED)
     presence = moderator.locator(f'[data-presence-event="{world.event_id}"]')
     expect(presence).to_have_text("Connected: 2")
-    item = moderator.locator(f"#s{world.now_id}")
     item.get_by_role("button", name="Go live").click()
     expect(item.locator("[data-result]")).to_have_text("Done.")
     expect(item.locator('[data-badge="status"]')).to_have_text("live")
@@ -97,12 +126,18 @@ def test_console_works_without_javascript(site, new_page):
     world = site.world
     moderator = new_page(javascript=False)
     sign_in(moderator, world.moderator)
-    moderator.locator(f"#s{world.now_id}").get_by_role("button", name="Hybrid").click()
+    open_card(moderator, site, world.now_id).get_by_role("button", name="Hybrid").click()
     expect(moderator.locator(".flash")).to_have_text("Opening plenary: hybrid.")
     expect(moderator.locator(f"#s{world.now_id} [data-badge='mode']")).to_have_text("hybrid")
+    # Ending asks on a page of its own, then ends.
+    open_card(moderator, site, world.ready_id).get_by_role("button", name="End").click()
+    expect(moderator.locator("main")).to_contain_text("“Twin towns online” ends now.")
+    moderator.get_by_role("button", name="Yes, end it").click()
+    expect(moderator.locator(".flash")).to_have_text("Twin towns online: ended.")
     organizer = new_page(javascript=False)
     sign_in(organizer, world.organizer)
-    organizer.get_by_role("link", name="Switch the whole event online").click()
-    expect(organizer.locator("main")).to_contain_text("3 sessions will move.")
+    organizer.get_by_label("Whole event").select_option("online")
+    organizer.get_by_role("button", name="Switch the whole event…").click()
+    expect(organizer.locator("main")).to_contain_text("3 sessions move online.")
     organizer.get_by_role("button", name="Yes, move 3 sessions").click()
     expect(organizer.locator(".flash")).to_have_text("3 sessions moved: online.")

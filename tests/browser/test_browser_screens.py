@@ -34,6 +34,7 @@ def test_every_page_on_a_phone(site, new_page, lang):
     organizer = new_page(f"/login?lang={lang}", phone=True)
     shoot(organizer, "login", lang)
     sign_in(organizer, world.organizer, lang=lang)
+    organizer.wait_for_function(CONNECTED)
     shoot(organizer, "console", lang)
     organizer.goto(f"/console/events/{world.event_id}/switch?mode=online")
     shoot(organizer, "event-switch", lang)

@@ -35,6 +35,16 @@ def login(client, email: str) -> None:
     assert response.status_code == 302
 
 
+def local_day(app, session_id: int) -> str:
+    """The day (in the event's zone) a session is on, for the board's ``?day=``."""
+    from zoneinfo import ZoneInfo
+
+    with app.app_context():
+        event_session = db.session.get(Session, session_id)
+        return event_session.starts_at.astimezone(ZoneInfo(event_session.event.timezone)
+                                                  ).date().isoformat()
+
+
 def session_ids(html: str) -> set[int]:
     return {int(value) for value in re.findall(r'data-session-id="(\d+)"', html)}
 
@@ -176,7 +186,7 @@ def test_moderator_sees_and_drives_only_their_sessions(app, world):
     html = client.get("/console?lang=en").get_data(as_text=True)
     mine = {world.now_id, world.soon_id, world.ready_id, world.failed_id}
     assert session_ids(html) == mine
-    assert "Switch the whole event online" not in html
+    assert "data-event-switch" not in html  # the whole-event switch is for organizers
     token = csrf(html)
     response = client.post(f"/console/sessions/{world.tomorrow_id}/switch",
                            data={"mode": "online", "csrf_token": token})
@@ -213,7 +223,9 @@ def test_organizer_sees_all_and_switches_whole_event_after_confirmation(app, wor
     assert world.tomorrow_id in session_ids(html)
     confirm = client.get(f"/console/events/{world.event_id}/switch?mode=online&lang=en")
     page = confirm.get_data(as_text=True)
-    assert "3 sessions will move." in page  # running, soon, tomorrow (cancelled ones stay)
+    assert "3 sessions move online." in page  # running, soon, tomorrow
+    assert "1 session is over and stays as it is." in page  # the cancelled one
+    assert "1 failed video room is tried again." in page
     client.post(f"/console/events/{world.event_id}/switch",
                 data={"mode": "online", "csrf_token": csrf(page)})
     with app.app_context():
@@ -226,7 +238,8 @@ def test_organizer_sees_all_and_switches_whole_event_after_confirmation(app, wor
 def test_failed_room_shows_error_and_retry(app, world):
     client = app.test_client()
     login(client, world.moderator)
-    html = client.get("/console?lang=en").get_data(as_text=True)
+    html = client.get(f"/console?lang=en&day={local_day(app, world.failed_id)}").get_data(
+        as_text=True)
     item = html.split(f'id="s{world.failed_id}"')[1].split("</article>")[0]
     assert "room failed" in item and "provider refused the room" in item
     assert re.search(r"data-retry>", item)  # the retry form is shown (not hidden)
