@@ -370,13 +370,25 @@ def send_mails(mail_ids: list[int]) -> None:
                 delay = backoff(attempts)
                 log.warning("mail %s not sent (attempt %d, next in %.0f s): %s", mail_id,
                             attempts, delay, exc.message)
-                _finish(mail_id, last_error=exc.message,
-                        next_attempt_at=utcnow() + timedelta(seconds=delay))
+                retry_at = utcnow() + timedelta(seconds=delay)
+                _finish(mail_id, last_error=exc.message, next_attempt_at=retry_at)
+                _defer(mail_ids[mail_ids.index(mail_id) + 1:], exc.message, retry_at)
                 return
             else:
                 _finish(mail_id, state="sent", sent_at=utcnow(), last_error=None)
     finally:
         transport.close()
+
+
+def _defer(mail_ids: list[int], reason: str, retry_at: datetime) -> None:
+    """The rest of a batch the server fault stopped: not tried, due with the faulty one."""
+    if mail_ids:
+        db.session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(mail_ids), OutboxMail.state == "pending",
+                   OutboxMail.lease_until.is_(None))
+            .values(last_error=f"not tried: {reason}", next_attempt_at=retry_at))
+        db.session.commit()
 
 
 def submit_sends(mail_ids: Iterable[int]) -> None:
@@ -523,7 +535,8 @@ def retry_due(now: datetime | None = None, *, take_over: bool = False) -> int:
         OutboxMail.state == "pending", OutboxMail.next_attempt_at <= now,
         or_(OutboxMail.lease_until.is_(None), OutboxMail.lease_until < now))
     if not take_over:
-        query = query.where(or_(OutboxMail.attempts > 0, OutboxMail.created_at <= now - FRESH))
+        query = query.where(or_(OutboxMail.attempts > 0, OutboxMail.last_error.is_not(None),
+                                OutboxMail.created_at <= now - FRESH))
     ids = list(db.session.scalars(query.order_by(OutboxMail.id).limit(SCAN_LIMIT)))
     db.session.commit()
     submit_sends(ids)
@@ -552,3 +565,28 @@ def set_mail_opt_out(participant: Participant, opt_out: bool) -> Participant:
         participant.mail_opt_out = opt_out
         db.session.commit()
     return participant
+
+
+# -- reading the outbox (organizers) ----------------------------------------------------------
+
+
+def list_outbox(actor: Any, limit: int = 50, offset: int = 0,
+                state: str | None = None) -> tuple[list[OutboxMail], int]:
+    """The outbox, newest first (organizers only: mails carry personal links)."""
+    from .access import require_organizer
+    from .common import paginate
+
+    require_organizer(actor)
+    query = select(OutboxMail).order_by(OutboxMail.id.desc())
+    if state:
+        query = query.where(OutboxMail.state == state)
+    return paginate(query, limit, offset)
+
+
+def get_outbox_mail(actor: Any, mail_id: int) -> OutboxMail:
+    """One outbox row (organizers only); NotFound for an unknown id."""
+    from .access import require_organizer
+    from .common import get_or_404
+
+    require_organizer(actor)
+    return get_or_404(OutboxMail, mail_id, "mail")
