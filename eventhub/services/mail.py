@@ -285,7 +285,9 @@ def _compose_change(row: OutboxMail, participant: Participant) -> bool:
     if not sessions or participant.mail_opt_out:
         return False
     language = _language(participant)
-    views = [session_view(s, participant, language, changes.get(str(s.id), ())) for s in sessions]
+    with force_locale(language):
+        views = [session_view(s, participant, language, changes.get(str(s.id), ()))
+                 for s in sessions]
     attachments = [_itip(s, participant, language) for s in sessions]
     row.message, row.subject = compose(participant, "change", {"sessions": views},
                                        row.message_id, attachments)
@@ -472,7 +474,7 @@ def compose_due_notices(now: datetime | None = None) -> list[int]:
         keep.payload = {"changes": {k: sorted(v) for k, v in sorted(changes.items())}}
         participant = participants.get(participant_id)
         if participant is not None and _compose_change(keep, participant):
-            keep.state, keep.next_attempt_at = "pending", now
+            keep.state, keep.next_attempt_at = "pending", utcnow()
             ready.append(keep.id)
         else:
             keep.state = "skipped"
