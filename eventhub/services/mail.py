@@ -432,7 +432,10 @@ def _register_hooks() -> None:
 
 def init_app(app: Flask) -> None:
     """Send queued mails after each commit; the periodic scan starts with the server."""
+    from . import mail_pump
+
     _register_hooks()
+    mail_pump.init_app(app)
 
 
 # -- the periodic scan ------------------------------------------------------------------------
