@@ -154,7 +154,10 @@ def session_view(event_session: Session, participant: Participant, language: str
 
 def _render(kind: str, context: dict[str, Any]) -> tuple[str, str]:
     """The text and HTML bodies of ``kind`` (rendered without a request: no web context)."""
-    env = current_app.jinja_env
+    env = current_app.extensions.get("eventhub.mail_jinja")
+    if env is None:  # the app's environment, but a block tag takes its line with it
+        env = current_app.jinja_env.overlay(trim_blocks=True, lstrip_blocks=True)
+        current_app.extensions["eventhub.mail_jinja"] = env
     text = env.get_template(f"mail/{kind}.txt").render(**context)
     html = env.get_template(f"mail/{kind}.html").render(**context)
     return text, html
@@ -509,16 +512,23 @@ def queue_join_links(now: datetime | None = None) -> int:
         keys = {join_key(event_session.id, p.id): p for p in attendees}
         done = set(db.session.scalars(select(OutboxMail.dedupe_key).where(
             OutboxMail.dedupe_key.in_(list(keys))))) if keys else set()
-        for key, participant in keys.items():
-            if key in done:
-                continue
-            try:
-                with db.session.begin_nested():
-                    queue_mail(participant, "join", context={"session_id": event_session.id})
-                queued += 1
-            except IntegrityError:  # another scanner queued it first
-                continue
-        db.session.commit()
+        todo = [(key, p) for key, p in keys.items() if key not in done]
+        for participant in [p for _key, p in todo]:
+            queue_mail(participant, "join", context={"session_id": event_session.id})
+        try:
+            db.session.commit()
+            queued += len(todo)
+        except IntegrityError:
+            # Another scanner queued some of them first: one by one, skipping those.
+            # (No savepoints: SQLite refuses a savepoint's write after another commit.)
+            db.session.rollback()
+            for _key, participant in todo:
+                queue_mail(participant, "join", context={"session_id": event_session.id})
+                try:
+                    db.session.commit()
+                    queued += 1
+                except IntegrityError:
+                    db.session.rollback()
     return queued
 
 
