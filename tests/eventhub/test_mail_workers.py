@@ -117,3 +117,65 @@ class TestRqWorkers:
         assert result.exit_code == 0, result.output
         assert "1 pending" in result.output
         assert states() == {"sent": 1} and smtp.count() == 1
+
+
+DATABASE_URL = os.environ.get("EVENTHUB_TEST_DATABASE_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_schema():
+    """A schema of its own in the PostgreSQL test database, dropped afterwards."""
+    import psycopg
+
+    plain = DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        psycopg.connect(plain, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if os.environ.get("EVENTHUB_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"PostgreSQL not reachable: {exc}")
+        pytest.skip(f"PostgreSQL at {plain} not reachable: concurrent claims untested")
+    schema = f"mail_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{DATABASE_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class TestPostgres:
+    """Several workers at once, where the database really runs them at once."""
+
+    @pytest.fixture
+    def app_config(self, app_config, smtp, postgres_schema):
+        return {**app_config, "SMTP_URL": smtp.url, "SQLALCHEMY_DATABASE_URI": postgres_schema,
+                "MAIL_BURST_SECONDS": 0, "MAIL_BATCH": 4}
+
+    def test_workers_racing_over_overlapping_batches_send_each_mail_once(self, app, ctx, smtp,
+                                                                         guests):
+        import threading
+
+        for participant in guests:
+            mail.queue_mail(participant, "invitation")
+        app.extensions["eventhub.dispatcher"].submit = lambda *args: None  # no jobs: we race
+        db.session.commit()
+        ids = [row.id for row in outbox()]
+        start = threading.Barrier(6)
+
+        def worker(batch):
+            with app.app_context():
+                start.wait()
+                mail.send_mails(batch)
+                db.session.remove()
+
+        batches = [ids, ids[::-1], ids[:3], ids[2:], ids[::2], ids[1::2]]
+        threads = [threading.Thread(target=worker, args=(b,)) for b in batches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert states() == {"sent": len(guests)}
+        ids_seen = [m["Message-ID"] for m in smtp.parsed()]
+        assert len(ids_seen) == len(set(ids_seen)) == len(guests)
