@@ -488,11 +488,19 @@ def compose_due_notices(now: datetime | None = None, *, send: bool = False) -> l
 
 
 def _compose_batch(participant_ids: list[int]) -> list[int]:
-    """Compose and commit the notices of these participants; the ids now pending."""
+    """Compose and commit the notices of these participants; the ids now pending.
+
+    Each participant is locked (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED, which the session
+    hook's inserts do not wait for), so of two scans at once exactly one takes all of a
+    participant's rows; the other skips them.
+    """
+    mine = list(db.session.scalars(
+        select(Participant.id).where(Participant.id.in_(participant_ids))
+        .with_for_update(skip_locked=True, key_share=True)))
     rows = list(db.session.scalars(
         select(OutboxMail).where(OutboxMail.state == "collecting",
-                                 OutboxMail.participant_id.in_(participant_ids))
-        .order_by(OutboxMail.id).with_for_update(skip_locked=True)))
+                                 OutboxMail.participant_id.in_(mine))
+        .order_by(OutboxMail.id)))
     by_participant: dict[int, list[OutboxMail]] = {}
     for row in rows:
         by_participant.setdefault(row.participant_id, []).append(row)

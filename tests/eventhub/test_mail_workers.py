@@ -179,3 +179,36 @@ class TestPostgres:
         assert states() == {"sent": len(guests)}
         ids_seen = [m["Message-ID"] for m in smtp.parsed()]
         assert len(ids_seen) == len(set(ids_seen)) == len(guests)
+
+    def test_two_scans_closing_the_same_bursts_compose_one_mail_each(
+            self, app, ctx, create_session, guests):
+        import threading
+
+        from eventhub.models import AgendaItem
+
+        event_session = create_session(guests[0].event)
+        for participant in guests:
+            db.session.add(AgendaItem(participant=participant, session=event_session))
+        db.session.commit()
+        for minutes in (5, 10, 15):  # three flushes: three collecting rows per follower
+            event_session.delay_minutes = minutes
+            db.session.commit()
+        app.extensions["eventhub.dispatcher"].submit = lambda *args: None
+        start = threading.Barrier(2)
+        composed: list[list[int]] = []
+
+        def scan():
+            with app.app_context():
+                start.wait()
+                composed.append(mail.compose_due_notices())
+                db.session.remove()
+
+        threads = [threading.Thread(target=scan) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        pending = [row for row in outbox("change") if row.state == "pending"]
+        assert sorted(row.participant_id for row in pending) == sorted(g.id for g in guests)
+        assert sum(len(ids) for ids in composed) == len(guests)
+        assert {row.state for row in outbox("change")} <= {"pending", "skipped"}
