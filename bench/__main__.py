@@ -8,7 +8,7 @@ import time
 
 from bench import report
 
-BENCHMARKS = ("provisioning", "api", "calendars", "live")
+BENCHMARKS = ("provisioning", "api", "calendars", "live", "mail")
 
 
 def main(argv: list[str]) -> int:

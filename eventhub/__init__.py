@@ -63,7 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     from . import publish, versioning
-    from .services import jobs
+    from .services import jobs, mail
 
     versioning.init_app(app)
     publish.init_app(app)
@@ -72,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from .services import provisioning  # embedded mode: this process runs the jobs
 
         app.extensions["eventhub.recovery"] = provisioning.start_recovery(app)
+    mail.init_app(app)
 
     _bounded_int_routes(app)
     from . import api, cli, feeds, live, web, webhooks

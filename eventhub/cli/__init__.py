@@ -106,6 +106,11 @@ def run_server(app: Flask, host: str, port: int) -> None:
     recovered = provisioning.recover(take_over=True)
     if recovered:
         click.echo(f"taking up {recovered} video rooms left pending")
+    if not app.extensions.get("eventhub.rq"):
+        from ..services import mail_pump
+
+        # Its first pass takes up the mails a stopped server left pending.
+        mail_pump.start(app, take_over=True)
     click.echo(f"EventHub on http://{host}:{port}/ ({app.config['SOCKETIO_ASYNC_MODE']})")
     if app.config["SOCKETIO_ASYNC_MODE"] == "gevent":
         _serve_gevent(app, host, port)

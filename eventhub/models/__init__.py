@@ -3,6 +3,8 @@
 from .attendance import JoinOpen, MeetingAttendance
 from .events import MODES, Event, Room
 from .feeds import FeedStamp
+from .notices import register as _register_notices
+from .outbox import OutboxMail
 from .participants import (
     ATTENDANCE,
     INVITATION_STATUSES,
@@ -24,6 +26,8 @@ from .types import utcnow
 from .users import USER_ROLES, ApiToken, User
 from .video_rooms import ROOM_STATES, VideoRoom
 
+_register_notices()  # once per process: every app shares db.session
+
 __all__ = [
     "ATTENDANCE", "FINISHED", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES",
     "STATUSES", "USER_ROLES", "VIDEO_MODES", "AgendaItem", "ApiToken", "Event", "FeedStamp", "Mode",
@@ -31,3 +35,4 @@ __all__ = [
     "session_speakers", "utcnow",
 ]  # fmt: skip
 __all__ += ["JoinOpen", "MeetingAttendance"]
+__all__ += ["OutboxMail"]

@@ -273,4 +273,4 @@ def logout():
     return redirect(url_for("web.index"))
 
 
-from . import agenda_views, board  # noqa: E402,F401  (routes on ``bp``)
+from . import agenda_views, board, mail_views  # noqa: E402,F401  (routes on ``bp``)
