@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .events import Event
     from .sessions import Session
 
-PARTICIPANT_ROLES = ("official", "delegate", "speaker", "press", "guest")
+PARTICIPANT_ROLES = ("official", "delegate", "speaker", "press", "guest", "interpreter")
 ATTENDANCE = ("in_person", "remote")
 INVITATION_STATUSES = ("invited", "accepted", "declined")
 
@@ -44,6 +44,9 @@ class Participant(db.Model):
     token: Mapped[str] = mapped_column(String(100))
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the invitation mail was queued (None: never invited by mail), and the last reminder.
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     event: Mapped[Event] = relationship(back_populates="participants")
     agenda: Mapped[list[AgendaItem]] = relationship(

@@ -6,8 +6,8 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from ..errors import DomainError
-from ..models import Participant
-from ..services import agenda, participants
+from ..models import ATTENDANCE, Participant
+from ..services import agenda, invitations
 from ..services import sessions as session_service
 from ..services.access import find_participant_by_token
 from . import MAX_ID, bp, labels
@@ -48,11 +48,12 @@ def agenda_change(token: str):
 
 @bp.post("/p/<token>/invitation")
 def invitation(token: str):
-    """Accept or decline the invitation."""
+    """Accept or decline the invitation, and choose in person or remote."""
     participant = _participant(token)
     status = request.form.get("status")
-    if status not in ("accepted", "declined"):
+    attendance = request.form.get("attendance") or None
+    if status not in invitations.ANSWERS or attendance not in (None, *ATTENDANCE):
         abort(400)
-    participants.set_invitation_status(participant, participant, status)
+    invitations.answer_invitation(participant, participant, status, attendance)
     flash(_("Thank you, your answer is saved."))
-    return _home(participant)
+    return _home(participant, "#invitation")
