@@ -53,10 +53,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     from . import publish
-    from .services import jobs
+    from .services import jobs, mail
 
     publish.init_app(app)
     jobs.init_app(app)
+    mail.init_app(app)
 
     _bounded_int_routes(app)
     from . import api, cli, feeds, live, web, webhooks

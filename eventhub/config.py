@@ -74,6 +74,20 @@ class Config:
     API_PAGE_LIMIT = 50
     API_PAGE_MAX = 500
     PROVIDERS = {name: os.environ[name] for name in PROVIDER_ENV if os.environ.get(name)}
+    # Mail (services/mail.py): SMTP_URL smtp://user:pass@host:587 (STARTTLS), smtps://host
+    # (TLS), smtp://host:25 (plain); without it mails are .eml files in MAIL_OUTBOX_DIR.
+    SMTP_URL = os.environ.get("SMTP_URL") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM", "EventHub <eventhub@localhost>")
+    MAIL_OUTBOX_DIR = (os.environ.get("EVENTHUB_MAIL_OUTBOX_DIR")
+                       or str(ROOT / "instance" / "outbox"))
+    # Changes to a participant's sessions within this many seconds go out as one mail.
+    MAIL_BURST_SECONDS = float(os.environ.get("EVENTHUB_MAIL_BURST_SECONDS", "60"))
+    # How often the mail scan runs (bursts due, join windows opened, retries due); 0 = never.
+    MAIL_SCAN_SECONDS = float(os.environ.get("EVENTHUB_MAIL_SCAN_SECONDS", "10"))
+    MAIL_BACKOFF = float(os.environ.get("EVENTHUB_MAIL_BACKOFF", "2"))  # first retry's delay
+    MAIL_BACKOFF_MAX = float(os.environ.get("EVENTHUB_MAIL_BACKOFF_MAX", "600"))
+    MAIL_SMTP_TIMEOUT = float(os.environ.get("EVENTHUB_MAIL_SMTP_TIMEOUT", "15"))
+    MAIL_BATCH = int(os.environ.get("EVENTHUB_MAIL_BATCH", "25"))  # mails per SMTP connection
 
 
 def _instance_secret() -> str:
@@ -97,6 +111,10 @@ def validate(config: dict) -> None:
         raise ValueError("EVENTHUB_PROVISIONING_WORKERS must be at least 1")
     if config.get("PROVISIONING_ATTEMPTS", 1) < 1:
         raise ValueError("EVENTHUB_PROVISIONING_ATTEMPTS must be at least 1")
+    if config.get("SMTP_URL"):
+        from .services.mail_transport import smtp_settings
+
+        smtp_settings(config["SMTP_URL"])  # raises ValueError naming the problem, not the URL
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

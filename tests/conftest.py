@@ -51,6 +51,7 @@ def app_config(tmp_path):
         "PROVISIONING_ATTEMPTS": 3,
         "PROVIDERS": {},
         "EVENTHUB_BASE_URL": "http://eventhub.test",
+        "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
     }
 
 

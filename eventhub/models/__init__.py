@@ -1,6 +1,8 @@
 """EventHub's models, one module per aggregate."""
 
 from .events import MODES, Event, Room
+from .notices import register as _register_notices
+from .outbox import OutboxMail
 from .participants import (
     ATTENDANCE,
     INVITATION_STATUSES,
@@ -24,6 +26,7 @@ from .versioning import register as _register_versioning
 from .video_rooms import ROOM_STATES, VideoRoom
 
 _register_versioning()  # once per process: every app shares db.session
+_register_notices()
 
 __all__ = [
     "ATTENDANCE", "FINISHED", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES",
@@ -31,3 +34,4 @@ __all__ = [
     "Participant", "Room", "Session", "Status", "User", "VideoRoom", "session_moderators",
     "session_speakers", "utcnow",
 ]  # fmt: skip
+__all__ += ["OutboxMail"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -43,6 +43,9 @@ class Participant(db.Model):
     invitation_status: Mapped[str] = mapped_column(String(20), default="invited")
     token: Mapped[str] = mapped_column(String(100))
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # Unsubscribed from reminders, change notices and join-link mails (their page still shows
+    # everything); invitations and confirmations still go.
+    mail_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the invitation mail was queued (None: never invited by mail), and the last reminder.
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
