@@ -30,6 +30,7 @@ from ..models import ATTENDANCE, PARTICIPANT_ROLES, Event, Participant, User, ut
 from . import access
 from .access import Actor
 from .common import LANGUAGES
+from .mail import queue_mail
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,8 @@ def _mail_invitation(actor: Actor, participant: Participant, message: str | None
                      now: datetime) -> None:
     """Mark the participant invited; their invitation mail goes out with the commit."""
     participant.invited_at = now
+    queue_mail(participant, "invitation",
+               context={"message": message or "", "inviter": _inviter_name(actor)})
 
 
 # -- inviting ---------------------------------------------------------------------------------
@@ -266,6 +269,7 @@ def _invite_checked(actor: Actor, event: Event, checked: list[tuple[int, dict[st
     delegation = {_key(name) for name in delegation_names(official)} if official else set()
     now = utcnow()
     seen: set[str] = set()
+    to_mail: list[Participant] = []
     for index, values in checked:
         email = values["email"]
         if email in seen:
@@ -288,9 +292,12 @@ def _invite_checked(actor: Actor, event: Event, checked: list[tuple[int, dict[st
             participant.token, participant.token_digest = token, access.digest(token)
             db.session.add(participant)
             report.invited.append(participant)
-        if participant.invited_at is None:
-            _mail_invitation(actor, participant, message, now)
-            report.mailed += 1
+        if participant.invited_at is None and participant not in to_mail:
+            to_mail.append(participant)
+    db.session.flush()  # one INSERT round for the new people: their mails refer to their ids
+    for participant in to_mail:
+        _mail_invitation(actor, participant, message, now)
+    report.mailed = len(to_mail)
     db.session.commit()
     return report
 
@@ -359,7 +366,7 @@ def answer_invitation(actor: Actor, participant: Participant, status: str,
     if attendance is not None:
         participant.attendance = attendance
     if accepting:
-        pass  # the confirmation mail is queued here
+        queue_mail(participant, "confirmation")
     if changed:
         db.session.commit()
     return participant
@@ -369,10 +376,10 @@ def answer_invitation(actor: Actor, participant: Participant, status: str,
 
 
 def _due_reminders_query(event: Event, now: datetime):
-    """Invited by mail, no answer, and not reminded within REMINDER_GAP."""
+    """Invited by mail, no answer, not unsubscribed, and not reminded within REMINDER_GAP."""
     return select(Participant).where(
         Participant.event_id == event.id, Participant.invitation_status == "invited",
-        Participant.invited_at.is_not(None),
+        Participant.invited_at.is_not(None), Participant.mail_opt_out.is_(False),
         (Participant.reminded_at.is_(None)) | (Participant.reminded_at <= now - REMINDER_GAP),
     ).order_by(Participant.id)
 
@@ -395,6 +402,7 @@ def send_reminders(actor: Actor, event: Event) -> int:
     due = list(db.session.scalars(_due_reminders_query(event, now)))
     for participant in due:
         participant.reminded_at = now
+        queue_mail(participant, "reminder")
     if due:
         db.session.commit()
     log.info("event %s: %d reminded", event.id, len(due))

@@ -1,7 +1,7 @@
 """participants.invited_at and reminded_at: when the invitation and the last reminder went out
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0006
 Create Date: 2026-12-01 20:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0007"
-down_revision = "0002"
+down_revision = "0006"  # "0002" on its own branch; after 0006 once wt/mail is merged
 branch_labels = None
 depends_on = None
 
