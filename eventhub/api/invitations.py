@@ -24,7 +24,7 @@ def report_to_dict(report: invitations.InvitationReport) -> dict:
     return {
         "invited": [show(p) for p in report.invited],
         "merged": [show(p) for p in report.merged],
-        "rejected": [{"index": r.index, "email": r.email, "error": r.error}
+        "rejected": [{"index": r.index, "email": r.email, "field": r.field, "error": r.error}
                      for r in report.rejected],
         "mailed": report.mailed,
     }

@@ -297,6 +297,7 @@ class ParticipantOut(Out):
 class RejectedOut(Out):
     index: int
     email: str
+    field: str
     error: str
 
 

@@ -51,11 +51,22 @@ TEXT_MAX = {"name": 200, "organization": 200, "partner_organization": 200}
 
 @dataclass(frozen=True)
 class Rejected:
-    """An invitee that was not invited: its place in the batch, its address, and why."""
+    """An invitee that was not invited: its place in the batch, its address, the field at
+    fault (``email``, ``name``, ... or ``participant`` for someone of another delegation) and
+    why, in English (pages translate by ``field``)."""
 
     index: int
     email: str
     error: str
+    field: str = "email"
+
+
+class EntryError(ValueError):
+    """One invitee's field is wrong: ``field`` names it, the message says how."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -151,44 +162,44 @@ def _place_in_delegation(official: Participant, entries: list[dict[str, Any]]) -
 
 
 def normalize_email(value: str) -> str:
-    """An address as EventHub stores it (lower case), or ValueError saying what is wrong."""
+    """An address as EventHub stores it (lower case), or EntryError saying what is wrong."""
     try:
         return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValueError(f"not a valid e-mail address: {exc}") from exc
+        raise EntryError("email", f"not a valid e-mail address: {exc}") from exc
 
 
-def _check_entry(entry: dict[str, Any]) -> dict[str, str]:
-    """An invitee's fields, cleaned and completed with defaults; ValueError naming a bad one."""
+def check_entry(entry: dict[str, Any]) -> dict[str, str]:
+    """An invitee's fields, cleaned and completed with defaults; EntryError naming a bad one."""
     values: dict[str, str] = {}
     for name in CSV_COLUMNS:
         value = entry.get(name)
         if value is not None and not isinstance(value, str):
-            raise ValueError(f"{name} must be text")
+            raise EntryError(name, f"{name} must be text")
         value = (value or "").strip()
         if "\x00" in value:
-            raise ValueError(f"{name} may not contain NUL characters")
+            raise EntryError(name, f"{name} may not contain NUL characters")
         if len(value) > TEXT_MAX.get(name, 254):
-            raise ValueError(f"{name} is longer than {TEXT_MAX.get(name, 254)} characters")
+            raise EntryError(name, f"{name} is longer than {TEXT_MAX.get(name, 254)} characters")
         values[name] = value
     values["email"] = normalize_email(values["email"])
     if not values["name"]:
-        raise ValueError("a name is required")
+        raise EntryError("name", "a name is required")
     values["country"] = values["country"].upper()
     if values["country"] and not re.fullmatch(r"[A-Z]{2}", values["country"]):
-        raise ValueError("country must be a two-letter code (ISO 3166)")
+        raise EntryError("country", "country must be a two-letter code (ISO 3166)")
     if not values["language"]:
         values["language"] = COUNTRY_LANGUAGES.get(values["country"], "en")
     if values["language"] not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        raise EntryError("language", f"language must be one of {', '.join(LANGUAGES)}")
     if not values["role"]:
         values["role"] = "delegate" if values["organization"] else "guest"
     if values["role"] not in PARTICIPANT_ROLES:
-        raise ValueError(f"role must be one of {', '.join(PARTICIPANT_ROLES)}")
+        raise EntryError("role", f"role must be one of {', '.join(PARTICIPANT_ROLES)}")
     if not values["attendance"]:
         values["attendance"] = "in_person"
     if values["attendance"] not in ATTENDANCE:
-        raise ValueError(f"attendance must be one of {', '.join(ATTENDANCE)}")
+        raise EntryError("attendance", f"attendance must be one of {', '.join(ATTENDANCE)}")
     return values
 
 
@@ -234,9 +245,9 @@ def invite(actor: Actor, event: Event, invitees: list[dict[str, Any]],
     rejected: list[Rejected] = []
     for index, entry in enumerate(entries):
         try:
-            checked.append((index, _check_entry(entry)))
-        except ValueError as exc:
-            rejected.append(Rejected(index, str(entry.get("email") or ""), str(exc)))
+            checked.append((index, check_entry(entry)))
+        except EntryError as exc:
+            rejected.append(Rejected(index, str(entry.get("email") or ""), str(exc), exc.field))
     if not checked:
         raise Invalid("no invitee could be invited",
                       fields={f"invitees.{r.index}": r.error for r in rejected})
@@ -278,8 +289,8 @@ def _invite_checked(actor: Actor, event: Event, checked: list[tuple[int, dict[st
         participant = existing.get(email)
         if participant is not None:
             if official and _key(participant.organization) not in delegation:
-                report.rejected.append(Rejected(index, email, "already a participant of "
-                                                              "another delegation"))
+                report.rejected.append(Rejected(
+                    index, email, "already a participant of another delegation", "participant"))
                 continue
             for name in ("organization", "partner_organization", "country"):
                 if not getattr(participant, name) and values[name]:
@@ -488,22 +499,23 @@ def delegations_csv(rows: list[Delegation]) -> str:
 # -- CSV of invitees --------------------------------------------------------------------------
 
 
-def read_invitees_csv(data: bytes | str) -> list[dict[str, str]]:
+def read_invitees_csv(data: bytes | str) -> list[tuple[int, dict[str, str]]]:
     """Invitees from CSV text (UTF-8 with or without a BOM; comma or semicolon), with DESIGN.md's
     participant header (name and email required, the other columns optional, any order).
 
-    Rows are returned as they are (values checked when invited); blank rows are skipped.
-    BadRequest for a file that is not such a CSV, Invalid for more than :data:`BATCH_MAX` rows.
+    Returns (line number, row) pairs, values as they are (checked when invited); blank lines are
+    skipped. BadRequest for text that is not such a CSV (``fields`` names ``file`` or
+    ``header``), Invalid for more than :data:`BATCH_MAX` rows.
     """
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise BadRequest("the file is not UTF-8 text") from exc
+            raise BadRequest("the file is not UTF-8 text", fields={"file": "not UTF-8"}) from exc
     data = data.removeprefix("\ufeff")
-    header_line = data.lstrip().split("\n", 1)[0]
+    header_line = data.split("\n", 1)[0]
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(data.lstrip()), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(data), delimiter=delimiter)
     try:
         header = [name.strip().lower() for name in next(reader, [])]
         unknown = [name for name in header if name not in CSV_COLUMNS]
@@ -518,8 +530,8 @@ def read_invitees_csv(data: bytes | str) -> list[dict[str, str]]:
             if len(rows) >= BATCH_MAX:
                 raise Invalid(f"at most {BATCH_MAX} rows per file",
                               fields={"file": f"at most {BATCH_MAX} rows"})
-            rows.append({name: cell for name, cell in zip(header, cells, strict=False)
-                         if cell.strip()})
+            rows.append((reader.line_num, {name: cell for name, cell
+                                           in zip(header, cells, strict=False) if cell.strip()}))
     except csv.Error as exc:
-        raise BadRequest(f"not a readable CSV file: {exc}") from exc
+        raise BadRequest(f"not a readable CSV file: {exc}", fields={"file": str(exc)}) from exc
     return rows

@@ -108,7 +108,8 @@ def test_bad_addresses_are_rejected_by_name_and_the_rest_goes(client, world):
     assert [p["email"] for p in body["invited"]] == ["good@example.org", "good2@example.org"]
     assert [(r["index"], r["email"]) for r in body["rejected"]] == [
         (1, "no-at-sign"), (2, "x@-bad-.org")]
-    assert all("not a valid e-mail address" in r["error"] for r in body["rejected"])
+    assert all("not a valid e-mail address" in r["error"] and r["field"] == "email"
+               for r in body["rejected"])
     assert emails(world.event_id) == sorted(before + ["good2@example.org", "good@example.org"])
 
 
@@ -183,7 +184,7 @@ def test_an_official_cannot_take_over_someone_of_another_delegation(client, worl
     assert response.status_code == 200
     body = response.get_json()
     assert body["merged"] == [] and len(body["invited"]) == 1
-    assert body["rejected"] == [{"index": 0, "email": guest.email,
+    assert body["rejected"] == [{"index": 0, "email": guest.email, "field": "participant",
                                  "error": "already a participant of another delegation"}]
     db.session.refresh(guest)
     assert guest.organization == ""
