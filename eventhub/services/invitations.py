@@ -5,8 +5,9 @@ organization is the twin city's. Organizers invite anyone; an ``official`` invit
 their own organization and of its partner organization. Invitations are merged by e-mail: an
 address that is already a participant is matched, never duplicated.
 
-Each participant gets one invitation mail, the first time they are invited (``invited_at``);
-after that, reminders (at most one per :data:`REMINDER_GAP`) go to those who have not answered.
+Each participant gets one invitation mail, the first time they are invited (``invited_at``),
+unless they have answered already; after that, reminders (at most one per
+:data:`REMINDER_GAP`) go to those who have not answered.
 """
 
 from __future__ import annotations
@@ -212,6 +213,12 @@ def _inviter_name(actor: Actor) -> str:
     return ""
 
 
+def _owes_invitation(participant: Participant) -> bool:
+    """True for someone never sent the invitation who has not answered it either (a person
+    added as already accepted, e.g. by an import, is not invited after the fact)."""
+    return participant.invited_at is None and participant.invitation_status == "invited"
+
+
 def _mail_invitation(actor: Actor, participant: Participant, message: str | None,
                      now: datetime) -> None:
     """Mark the participant invited; their invitation mail goes out with the commit."""
@@ -303,7 +310,7 @@ def _invite_checked(actor: Actor, event: Event, checked: list[tuple[int, dict[st
             participant.token, participant.token_digest = token, access.digest(token)
             db.session.add(participant)
             report.invited.append(participant)
-        if participant.invited_at is None and participant not in to_mail:
+        if _owes_invitation(participant) and participant not in to_mail:
             to_mail.append(participant)
     db.session.flush()  # one INSERT round for the new people: their mails refer to their ids
     for participant in to_mail:
@@ -346,7 +353,7 @@ def invite_delegation(actor: Actor, event: Event, organization: str,
     if message and len(message) > MESSAGE_MAX:
         raise Invalid("the message is too long", fields={"message": f"at most {MESSAGE_MAX}"})
     for participant in members:
-        if participant.invited_at is None:
+        if _owes_invitation(participant):
             _mail_invitation(actor, participant, message, now)
             report.mailed += 1
     db.session.commit()
@@ -425,7 +432,7 @@ def send_reminders(actor: Actor, event: Event) -> int:
 
 def _delegation_rows(event: Event) -> list[Delegation]:
     """Every organization of the event (and every partner named), pairs side by side."""
-    not_sent = Participant.invited_at.is_(None)
+    not_sent = Participant.invited_at.is_(None) & (Participant.invitation_status == "invited")
     columns = (Participant.organization, Participant.partner_organization, Participant.role,
                Participant.invitation_status, Participant.attendance, not_sent)
     counts = db.session.execute(

@@ -240,7 +240,7 @@ def test_delegations_count_answers_per_organization_and_partner(client, world):
              r["declined"], r["no_answer"], r["in_person"], r["remote"], r["not_sent"])
             for r in response.get_json()["items"]]
     assert rows == [
-        ("Kaluga", "Suhl", 3, 2, 1, 0, 1, 1, 1),
+        ("Kaluga", "Suhl", 3, 2, 1, 0, 1, 1, 0),  # the official answered without a mail
         ("Suhl", "Kaluga", 1, 0, 0, 1, 0, 0, 1),
         ("Tula", "Tübingen", 1, 0, 0, 1, 0, 0, 0),
         ("Tübingen", "Tula", 0, 0, 0, 0, 0, 0, 0),  # named as a partner only
@@ -346,3 +346,15 @@ def test_an_unpublished_event_is_404_for_an_official_of_another_event(client, wo
     assert response.status_code == 404
     assert post(client, f"/events/{world.event_id}/invitations", INVITE,
                 world.tokens["official"]).status_code == 200
+
+
+def test_someone_who_has_answered_is_not_invited_after_the_fact(client, world):
+    official = db.session.get(Participant, world.ids["official"])
+    official.invitation_status = "accepted"
+    db.session.commit()
+    body = post(client, f"/events/{world.event_id}/invitations",
+                {"invitees": [{"name": "Olga", "email": official.email}]},
+                world.tokens["organizer"]).get_json()
+    assert ([p["id"] for p in body["merged"]], body["mailed"]) == ([official.id], 0)
+    db.session.refresh(official)
+    assert official.invited_at is None
