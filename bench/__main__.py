@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("provisioning", "calendars", "live")
+BENCHMARKS = ("provisioning", "calendars", "live", "mail")
 
 
 def main(argv: list[str]) -> int:

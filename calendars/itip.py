@@ -12,10 +12,11 @@ one UID, so a mail about several sessions carries several attachments.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, vCalAddress, vText
+from icalendar import Calendar, Timezone, vCalAddress, vText
 
 from calendars.build import PRODID, session_component, timezone_components
 from calendars.model import FeedSession
@@ -23,6 +24,15 @@ from calendars.model import FeedSession
 __all__ = ["METHODS", "build_itip"]
 
 METHODS = ("REQUEST", "CANCEL")
+
+
+@lru_cache(maxsize=256)
+def _timezones(tzid: str, first: date, last: date) -> tuple[Timezone, ...]:
+    """The VTIMEZONE for whole days around a session (RFC 5545 §3.6.5): the same few for every
+    mail of a burst, so they are built once (the components are only read, never changed)."""
+    start = datetime.combine(first, time.min, UTC) - timedelta(days=1)
+    end = datetime.combine(last, time.min, UTC) + timedelta(days=2)
+    return tuple(timezone_components([tzid], start, end))
 
 
 def _address(name: str, email: str, **params: str) -> vCalAddress:
@@ -61,7 +71,8 @@ def build_itip(
     cal.add("calscale", "GREGORIAN")  # §3.7.1
     cal.add("method", method)  # §3.7.2 and RFC 5546 §1.4
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    for component in timezone_components([zone.key], session.starts_at, session.ends_at):
+    for component in _timezones(zone.key, session.starts_at.astimezone(UTC).date(),
+                                session.ends_at.astimezone(UTC).date()):
         cal.add_component(component)
     event = session_component(session, zone, stamp=stamp, online_label=online_label)
     event.add("organizer", _address(*organizer))

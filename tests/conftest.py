@@ -179,3 +179,81 @@ def api_token(ctx):
 def bearer(token: str | None) -> dict[str, str]:
     """Headers for a request with (or without) a bearer token."""
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+# -- mail -------------------------------------------------------------------------------------
+
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1: accepts and keeps every message, can be stopped and restarted on
+    the same port, and can ``freeze()``: from then on it records nothing and answers no DATA,
+    as a server that dies in the middle of a transaction."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.lock = threading.Lock()
+        self.messages: list[bytes] = []
+        self.refuse: set[str] = set()  # recipients answered with 550
+        self.frozen = False
+        self.controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        self.frozen = False
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def freeze(self) -> None:
+        self.frozen = True
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        if self.frozen:
+            await asyncio.Event().wait()  # never answers; cancelled by stop()
+        with self.lock:
+            self.messages.append(envelope.content)
+        return "250 OK"
+
+    def parsed(self) -> list:
+        import email
+        from email import policy
+
+        with self.lock:
+            raw = list(self.messages)
+        return [email.message_from_bytes(m, policy=policy.default) for m in raw]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+
+@pytest.fixture
+def smtp():
+    """A mail server on 127.0.0.1 (aiosmtpd) for one test."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+

@@ -92,6 +92,11 @@ def serve(host: str, port: int) -> None:
     recovered = provisioning.recover(take_over=True)
     if recovered:
         click.echo(f"taking up {recovered} video rooms left pending")
+    if not current_app.extensions.get("eventhub.rq"):
+        from ..services import mail_pump
+
+        # Its first pass takes up the mails a stopped server left pending.
+        mail_pump.start(current_app._get_current_object(), take_over=True)
     click.echo(f"EventHub on http://{host}:{port}/")
     # `flask` sets this so that app.run() inside a command is ignored; serving is our purpose.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @with_appcontext
 def worker(burst: bool) -> None:
-    """Process background jobs (provider calls) from the RQ queue on REDIS_URL."""
+    """Process background jobs (provider calls, mail) from the RQ queue on REDIS_URL."""
     queue = current_app.extensions.get("eventhub.rq")
     if queue is None:
         raise click.ClickException(
@@ -34,6 +34,16 @@ def worker(burst: bool) -> None:
     recovered = provisioning.recover()
     if recovered:
         click.echo(f"queued {recovered} video rooms left pending")
+    # Mail: one scan now (pending mails, closed bursts, open join windows) and, while the
+    # worker runs, the periodic pump that feeds the queue.
+    from ..services import mail, mail_pump
+
+    scanned = mail.scan()
+    if any(scanned.values()):
+        click.echo(f"queued mail: {scanned['retried']} pending, {scanned['composed']} "
+                   f"change notices, {scanned['joins']} join links")
+    if not burst:
+        mail_pump.start(current_app._get_current_object())
 
     # SimpleWorker runs each job in this process, inside the app context the CLI pushed (a
     # forking worker would share the parent's database connections with its children).

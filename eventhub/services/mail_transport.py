@@ -114,7 +114,8 @@ class SmtpTransport:
         if self.connection is None:
             self.connection = self._open()
         try:
-            refused = self.connection.sendmail(sender, [recipient], message.encode("ascii"))
+            # A str: smtplib turns its line ends into CRLF (bytes would go as they are).
+            refused = self.connection.sendmail(sender, [recipient], message)
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             code, reply = next(iter(exc.recipients.values()), (0, b""))

@@ -280,4 +280,4 @@ def logout():
     return redirect(url_for("web.index"))
 
 
-from . import agenda_views, console  # noqa: E402,F401  (routes on ``bp``)
+from . import agenda_views, console, mail_views  # noqa: E402,F401  (routes on ``bp``)

@@ -1,11 +1,7 @@
 """The mails behind invitations: one invitation per invitee, in their language, with their link;
-a confirmation on accepting; reminders. Sent by the real job runner into the ``.eml`` outbox."""
+a confirmation on accepting; reminders. Sent by the real job runner to aiosmtpd on 127.0.0.1."""
 
 from __future__ import annotations
-
-from email import policy
-from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,12 +13,16 @@ from eventhub.services.common import pick_text
 from tests.conftest import bearer
 
 
-def sent_mails(app) -> list:
-    """Every mail the outbox has written so far, parsed (after the job runner is idle)."""
+@pytest.fixture
+def app_config(app_config, smtp):
+    """Mail goes to the test's SMTP server."""
+    return {**app_config, "SMTP_URL": smtp.url}
+
+
+def sent_mails(smtp) -> list:
+    """Every mail the server has accepted, once the job runner is idle (it sends after commit)."""
     assert jobs.dispatcher().wait(30), "mail jobs still running"
-    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
-    return [BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-            for path in sorted(outbox.glob("*.eml"))]
+    return smtp.parsed()
 
 
 def text_of(mail) -> str:
@@ -40,6 +40,7 @@ def event(create_event):
                                "de": "Partnerstädte"})
 
 
+INVITATION = {"ru": "Приглашение", "de": "Einladung", "en": "Invitation"}  # the subject's start
 INVITEES = [
     {"name": "Rita Russian", "email": "rita@example.org", "language": "ru"},
     {"name": "Dora Deutsch", "email": "dora@example.org", "country": "DE"},
@@ -48,7 +49,7 @@ INVITEES = [
 
 
 def test_each_invitee_gets_one_invitation_in_their_language_with_their_own_link(
-        app, client, event, organizer):
+        smtp, client, event, organizer):
     response = client.post(f"/api/v1/events/{event.id}/invitations",
                            json={"invitees": INVITEES + [INVITEES[0]],
                                  "message": "Bienvenue à Kaluga"},
@@ -57,13 +58,14 @@ def test_each_invitee_gets_one_invitation_in_their_language_with_their_own_link(
     # Invited again: merged, and no second invitation.
     client.post(f"/api/v1/events/{event.id}/invitations", json={"invitees": INVITEES[:1]},
                 headers=bearer(organizer))
-    mails = sent_mails(app)
+    mails = sent_mails(smtp)
     people = {p.email: p for p in db.session.scalars(select(Participant))}
     assert sorted(mail["To"].addresses[0].addr_spec for mail in mails) == sorted(people)
     for mail in mails:
         participant = people[mail["To"].addresses[0].addr_spec]
         body = text_of(mail)
-        # The event's title in their language (the mail's own texts: templates/mail/).
+        assert mail["Content-Language"] == participant.language
+        assert mail["Subject"].startswith(INVITATION[participant.language])
         assert pick_text(event.title, participant.language) in mail["Subject"]
         assert f"http://eventhub.test/p/{participant.token}" in body
         assert "Bienvenue à Kaluga" in body and "Olga Organizer" in body
@@ -72,21 +74,21 @@ def test_each_invitee_gets_one_invitation_in_their_language_with_their_own_link(
     assert {p.language for p in people.values()} == {"ru", "de", "en"}
 
 
-def test_an_officials_invitation_names_them(app, client, event, create_participant):
+def test_an_officials_invitation_names_them(smtp, client, event, create_participant):
     official = create_participant(event, "Oleg Official", role="official",
                                   organization="Kaluga", partner_organization="Suhl")
     client.post(f"/api/v1/events/{event.id}/invitations",
                 json={"invitees": [{"name": "Sven", "email": "sven@example.org",
                                     "organization": "Suhl", "language": "de"}]},
                 headers=bearer(official.token))
-    [mail] = sent_mails(app)
+    [mail] = sent_mails(smtp)
     assert mail["To"].addresses[0].addr_spec == "sven@example.org"
     assert "Oleg Official (Kaluga)" in text_of(mail)
     assert official.token not in mail.as_string()
 
 
 def test_accepting_sends_one_confirmation_and_a_rejected_batch_sends_nothing(
-        app, client, event, organizer, create_participant):
+        smtp, client, event, organizer, create_participant):
     guest = create_participant(event, "Gina", language="de")
     assert client.post(f"/api/v1/events/{event.id}/invitations",
                        json={"invitees": [{"name": "Bad", "email": "bad"}]},
@@ -95,13 +97,13 @@ def test_accepting_sends_one_confirmation_and_a_rejected_batch_sends_nothing(
         client.post(f"/api/v1/participants/{guest.id}/invitation",
                     json={"status": "accepted", "attendance": "remote"},
                     headers=bearer(guest.token))
-    [mail] = sent_mails(app)
+    [mail] = sent_mails(smtp)
     assert mail["To"].addresses[0].addr_spec == guest.email
-    assert "Partnerstädte" in mail["Subject"]
+    assert "Partnerstädte" in mail["Subject"] and mail["Content-Language"] == "de"
     assert f"/calendars/p/{guest.token}.ics" in text_of(mail)
 
 
-def test_reminders_go_to_those_who_have_not_answered(app, client, event, organizer):
+def test_reminders_go_to_those_who_have_not_answered(smtp, client, event, organizer):
     client.post(f"/api/v1/events/{event.id}/invitations", json={"invitees": INVITEES},
                 headers=bearer(organizer))
     rita = db.session.scalar(select(Participant).where(Participant.email == "rita@example.org"))
@@ -113,5 +115,5 @@ def test_reminders_go_to_those_who_have_not_answered(app, client, event, organiz
     assert invitations.count_due_reminders(user, db.session.get(Event, event.id)) == 1
     reply = client.post(f"/api/v1/events/{event.id}/reminders", headers=bearer(organizer))
     assert reply.get_json() == {"reminded": 1}
-    reminders = [m for m in sent_mails(app) if "List-Unsubscribe" in m]
+    reminders = [m for m in sent_mails(smtp) if "List-Unsubscribe" in m]
     assert [m["To"].addresses[0].addr_spec for m in reminders] == ["dora@example.org"]
