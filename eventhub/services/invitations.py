@@ -276,13 +276,17 @@ def invite(actor: Actor, event: Event, invitees: list[dict[str, Any]],
     return report
 
 
+def find_participants(event: Event, emails: set[str]) -> dict[str, Participant]:
+    """The event's participants with these (normalized) addresses, by address."""
+    return {p.email: p for p in db.session.scalars(select(Participant).where(
+        Participant.event_id == event.id, Participant.email.in_(emails)))}
+
+
 def _invite_checked(actor: Actor, event: Event, checked: list[tuple[int, dict[str, str]]],
                     message: str | None) -> InvitationReport:
     """Create or merge the checked entries and commit (IntegrityError on a concurrent twin)."""
     report = InvitationReport()
-    emails = {values["email"] for _index, values in checked}
-    existing = {p.email: p for p in db.session.scalars(select(Participant).where(
-        Participant.event_id == event.id, Participant.email.in_(emails)))}
+    existing = find_participants(event, {values["email"] for _index, values in checked})
     official = actor if isinstance(actor, Participant) else None
     delegation = {_key(name) for name in delegation_names(official)} if official else set()
     now = utcnow()

@@ -358,3 +358,19 @@ def test_someone_who_has_answered_is_not_invited_after_the_fact(client, world):
     assert ([p["id"] for p in body["merged"]], body["mailed"]) == ([official.id], 0)
     db.session.refresh(official)
     assert official.invited_at is None
+
+
+def test_a_racing_invitation_of_the_same_address_is_merged_not_a_500(world, monkeypatch):
+    """The other request commits the address between our lookup and our insert: staged by
+    making the first lookup miss it. The batch runs once more and merges."""
+    organizer = db.session.scalar(select(User).where(User.role == "organizer"))
+    event = db.session.get(Event, world.event_id)
+    known = db.session.get(Participant, world.ids["delegate"])
+    real, misses = invitations.find_participants, [{}]
+    monkeypatch.setattr(invitations, "find_participants",
+                        lambda *args: misses.pop() if misses else real(*args))
+    report = invitations.invite(organizer, event, [
+        {"name": "Dieter", "email": known.email}, {"name": "New", "email": "new@example.org"}])
+    assert [p.id for p in report.merged] == [known.id]
+    assert [p.email for p in report.invited] == ["new@example.org"]
+    assert emails(world.event_id).count(known.email) == 1
