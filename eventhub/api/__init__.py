@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from ..errors import BadRequest, DomainError, Invalid, TooLarge, Unauthorized
@@ -190,6 +190,8 @@ def endpoint(
             result = view(**kwargs)
             if result is None:
                 return "", 204
+            if isinstance(result, Response):  # e.g. a CSV export
+                return result
             return jsonify(result), status
 
         view_func = limiter.limit(limit)(wrapper) if limit else wrapper
@@ -204,4 +206,4 @@ def error_response(error: DomainError):
     return jsonify(error.to_dict()), error.status
 
 
-from . import events, imports, openapi, participants, sessions, tokens  # noqa: E402,F401 - routes
+from . import events, imports, invitations, openapi, participants, sessions, tokens  # noqa: E402,F401

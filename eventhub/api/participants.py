@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from ..models import Event, Participant, Session
-from ..services import access, agenda, participants
+from ..services import access, agenda, invitations, participants
 from ..services.common import get_or_404
 from . import actor, endpoint, page, page_args
 from .schemas import (
@@ -87,11 +87,12 @@ def rotate_token(participant_id: int):
 
 
 @endpoint("/participants/<int:participant_id>/invitation", "POST",
-          summary="Accept or decline the invitation", body=InvitationRequest,
-          response=ParticipantOut, access=SELF)
+          summary="Accept or decline the invitation, and choose in person or remote",
+          body=InvitationRequest, response=ParticipantOut, access=SELF)
 def answer_invitation(participant_id: int, body: InvitationRequest):
     participant = participants.get_participant(actor(), participant_id)
-    return show(participants.set_invitation_status(actor(), participant, body.status))
+    return show(invitations.answer_invitation(actor(), participant, body.status,
+                                              body.attendance))
 
 
 @endpoint("/participants/<int:participant_id>/agenda", "GET", summary="The personal agenda",

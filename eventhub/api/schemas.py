@@ -21,6 +21,7 @@ from pydantic import (
 
 from ..models import Event, Participant, Room, Session, VideoRoom
 from ..services.common import MAX_ID
+from ..services.invitations import BATCH_MAX, MESSAGE_MAX
 
 Mode = Literal["in_person", "hybrid", "online"]
 Status = Literal["scheduled", "live", "paused", "delayed", "ended", "cancelled"]
@@ -169,7 +170,38 @@ class ParticipantUpdate(Schema):
 
 
 class InvitationRequest(Schema):
+    """Accept or decline, and (optionally) choose in person or remote."""
+
     status: Literal["accepted", "declined"]
+    attendance: Attendance | None = None
+
+
+class Invitee(Schema):
+    """One person to invite. The e-mail address is checked per entry by the service, so that
+    a bad one is rejected naming it while the rest of the batch goes."""
+
+    name: Name
+    email: str = Field(max_length=1000)
+    language: Language | None = None
+    organization: str | None = Field(None, max_length=200)
+    partner_organization: str | None = Field(None, max_length=200)
+    country: str | None = Field(None, max_length=2)
+    role: Role | None = None
+    attendance: Attendance | None = None
+
+
+class InvitationBatch(Schema):
+    """People to invite, with an optional personal note for the mail."""
+
+    invitees: list[Invitee] = Field(min_length=1, max_length=BATCH_MAX)
+    message: str | None = Field(None, max_length=MESSAGE_MAX)
+
+
+class DelegationInvitation(Schema):
+    """Send the invitation to a delegation pair: the organization's people and its partner's."""
+
+    organization: str = Field(min_length=1, max_length=200)
+    message: str | None = Field(None, max_length=MESSAGE_MAX)
 
 
 class TokenRequest(Schema):
@@ -275,6 +307,41 @@ class ParticipantOut(Out):
     invitation_status: InvitationStatus
     access_url: str | None = None
     feed_url: str | None = None
+
+
+class RejectedOut(Out):
+    index: int
+    email: str
+    field: str
+    error: str
+
+
+class InvitationReportOut(Out):
+    """``invited``: participants created; ``merged``: existing ones matched by e-mail;
+    ``mailed``: invitation mails queued; ``rejected``: entries not invited, and why."""
+
+    invited: list[ParticipantOut]
+    merged: list[ParticipantOut]
+    rejected: list[RejectedOut]
+    mailed: int
+
+
+class DelegationOut(Out):
+    """One organization; ``in_person`` and ``remote`` count those who accepted."""
+
+    organization: str
+    partner_organization: str
+    invited: int
+    accepted: int
+    declined: int
+    no_answer: int
+    in_person: int
+    remote: int
+    not_sent: int
+
+
+class RemindersOut(Out):
+    reminded: int
 
 
 class AgendaItemOut(Out):

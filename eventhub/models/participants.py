@@ -47,6 +47,9 @@ class Participant(db.Model):
     # everything); invitations and confirmations still go.
     mail_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the invitation mail was queued (None: never invited by mail), and the last reminder.
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     event: Mapped[Event] = relationship(back_populates="participants")
     agenda: Mapped[list[AgendaItem]] = relationship(

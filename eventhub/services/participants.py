@@ -1,4 +1,4 @@
-"""Participants: invite, change, remove, answer invitations, rotate personal links."""
+"""Participants: add, change, remove, rotate personal links (invitations: invitations.py)."""
 
 from __future__ import annotations
 
@@ -96,11 +96,3 @@ def rotate_token(actor: Actor, participant: Participant) -> Participant:
     db.session.commit()
     return participant
 
-
-def set_invitation_status(actor: Actor, participant: Participant, status: str) -> Participant:
-    """Accept or decline the invitation (the participant or an organizer)."""
-    access.require_participant_access(actor, participant)
-    if participant.invitation_status != status:
-        participant.invitation_status = status
-        db.session.commit()
-    return participant

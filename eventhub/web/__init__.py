@@ -219,13 +219,19 @@ def participant_home(token: str):
     session["participant_id"] = participant.id
     session["ptd"] = access.digest(participant.token)
     g.participant = participant
+    return render_participant_home(participant)
+
+
+def render_participant_home(participant: Participant, status: int = 200, **extra: Any):
+    """The agenda page; ``extra`` is what a refused form adds (its values and errors)."""
     chosen = agenda.list_agenda(participant, participant)
     chosen_ids = {s.id for s in chosen}
     others = [s for s in participant.event.sessions if s.id not in chosen_ids]
     decisions = {s.id: joining.decide(participant, s) for s in chosen}
     return render_template("agenda/participant.html", participant=participant,
                            event=participant.event, sessions=chosen, others=others,
-                           decisions=decisions, tz=ZoneInfo(participant.event.timezone))
+                           decisions=decisions, tz=ZoneInfo(participant.event.timezone),
+                           **agenda_views.delegation_context(participant, **extra)), status
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -1,16 +1,20 @@
-"""A participant's own actions on their agenda page: choose sessions, answer the invitation."""
+"""A participant's own actions on their agenda page: choose sessions, answer the invitation,
+and for an ``official``, invite people of their delegation and its partner organization."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from ..errors import DomainError
-from ..models import Participant
-from ..services import agenda, participants
+from ..errors import DomainError, Forbidden, Invalid
+from ..models import ATTENDANCE, Participant
+from ..services import agenda, invitations
 from ..services import sessions as session_service
 from ..services.access import find_participant_by_token
-from . import MAX_ID, bp, labels
+from . import MAX_ID, bp, labels, render_participant_home
 
 
 def _participant(token: str) -> Participant:
@@ -48,11 +52,70 @@ def agenda_change(token: str):
 
 @bp.post("/p/<token>/invitation")
 def invitation(token: str):
-    """Accept or decline the invitation."""
+    """Accept or decline the invitation, and choose in person or remote."""
     participant = _participant(token)
     status = request.form.get("status")
-    if status not in ("accepted", "declined"):
+    attendance = request.form.get("attendance") or None
+    if status not in invitations.ANSWERS or attendance not in (None, *ATTENDANCE):
         abort(400)
-    participants.set_invitation_status(participant, participant, status)
+    invitations.answer_invitation(participant, participant, status, attendance)
     flash(_("Thank you, your answer is saved."))
-    return _home(participant)
+    return _home(participant, "#invitation")
+
+
+def delegation_context(participant: Participant, *, values: dict | None = None,
+                       errors: dict | None = None) -> dict[str, Any]:
+    """What the agenda page shows an official: the invitation form and their delegation."""
+    event = participant.event
+    context: dict[str, Any] = {"attendance_labels": labels.attendance_labels(),
+                               "official": invitations.is_official(participant, event)}
+    if context["official"]:
+        names = invitations.delegation_names(participant)
+        context.update(
+            delegation_names=names, organization_options=[(name, name) for name in names],
+            delegation=invitations.delegation_members(participant, event, names[0]),
+            roles=labels.role_labels(), languages=labels.language_labels(),
+            invitation_labels=labels.invitation_labels(),
+            message_max=invitations.MESSAGE_MAX,
+            values=values or {"language": participant.language, "role": "delegate"},
+            errors=errors or {})
+    return context
+
+
+@bp.post("/p/<token>/invitations")
+def invite(token: str):
+    """An official invites someone of their organization or of its partner organization."""
+    participant = _participant(token)
+    fields = ("name", "email", "organization", "language", "role")
+    values = {name: request.form.get(name, "") for name in fields}
+    message = request.form.get("message", "").strip()
+    try:
+        report = invitations.invite(participant, participant.event, [values], message)
+    except Forbidden:
+        abort(403)  # not an official, or an organization the form does not offer
+    except Invalid as error:
+        if "message" in error.fields:
+            errors = {"message": _("The message is too long.")}
+        else:
+            field = _invitee_field(values)
+            errors = {field: labels.invitee_error(field)}
+        return render_participant_home(participant, 422, values={**values, "message": message},
+                                       errors=errors)
+    if report.rejected:  # an address of someone in another delegation
+        return render_participant_home(participant, 422, values={**values, "message": message},
+                                       errors={"email": labels.invitee_error("participant")})
+    if report.mailed:
+        flash(ngettext("Invitation sent to %(num)s person.", "Invitation sent to %(num)s people.",
+                       report.mailed))
+    else:
+        flash(_("This person had already been invited."))
+    return _home(participant, "#delegation")
+
+
+def _invitee_field(values: dict[str, str]) -> str:
+    """The field a refused invitee is wrong in."""
+    try:
+        invitations.check_entry(values)
+    except invitations.EntryError as error:
+        return error.field
+    return "email"

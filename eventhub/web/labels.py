@@ -92,3 +92,39 @@ def script_labels() -> dict[str, Any]:
             "internal": error_text(500),
         },
     }
+
+
+def role_labels() -> dict[str, str]:
+    """A participant's role (DESIGN.md's PARTICIPANT_ROLES)."""
+    return {"official": _("official"), "delegate": _("delegate"), "speaker": _("speaker"),
+            "press": _("press"), "guest": _("guest"), "interpreter": _("interpreter")}
+
+
+def attendance_labels() -> dict[str, str]:
+    """How a participant attends."""
+    return {"in_person": _("in person"), "remote": _("remote")}
+
+
+def invitation_labels() -> dict[str, str]:
+    """Where a participant's answer to the invitation stands."""
+    return {"invited": _("no answer yet"), "accepted": _("accepted"), "declined": _("declined")}
+
+
+def language_labels() -> dict[str, str]:
+    """The languages of mails and pages, each named in itself."""
+    return {"ru": "Русский", "de": "Deutsch", "en": "English"}
+
+
+def invitee_error(field: str) -> str:
+    """Why an invitee was not invited, by the field at fault (services.invitations.Rejected)."""
+    return {
+        "email": _("Not a valid e-mail address."),
+        "name": _("A name is required."),
+        "country": _("Country: a two-letter code such as RU or DE."),
+        "language": _("Language: ru, de or en."),
+        "role": _("Unknown role."),
+        "attendance": _("Attendance: in_person or remote."),
+        "organization": _("The organization name is too long."),
+        "partner_organization": _("The partner organization name is too long."),
+        "participant": _("Already a participant of another delegation."),
+    }.get(field, _("Please check the values you entered."))

@@ -90,9 +90,10 @@ def build_world(password_hash: str, now: datetime | None = None) -> World:
     moderator = _user("moderator@example.org", "moderator", "Max Müller", password_hash)
     other = _user("other@example.org", "moderator", "Otto Schmidt", password_hash)
     anna = _participant(event, "Anna Petrova", "anna@example.org", organization="Kaluga",
-                        language="ru", attendance="remote")
+                        partner_organization="Suhl", role="official", language="ru",
+                        attendance="remote")
     boris = _participant(event, "Boris Becker", "boris@example.org", organization="Suhl",
-                         language="de")
+                         partner_organization="Kaluga", language="de")
 
     def session(title: str, hall: Room, start: datetime, minutes: int = 60, **kwargs) -> Session:
         en, ru, de = TITLES[title]

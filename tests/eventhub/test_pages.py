@@ -63,6 +63,8 @@ def pages(world: World) -> dict[str, tuple[str | None, str]]:
         "console-organizer": (world.organizer, "/console"),
         "console-moderator": (world.moderator, "/console"),
         "event-switch": (world.organizer, f"/console/events/{world.event_id}/switch?mode=online"),
+        "invitations": (world.organizer, f"/manage/events/{world.event_id}/invitations"),
+        "reminders": (world.organizer, f"/manage/events/{world.event_id}/invitations/reminders"),
         "not-found": (None, "/sessions/999999"),
     }
 
