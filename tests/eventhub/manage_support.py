@@ -55,3 +55,66 @@ def field_errors(html: str) -> dict[str, str]:
     """The messages shown beside fields: {field id: message}."""
     return {name: html_lib.unescape(text.strip()) for name, text in re.findall(
         r'<p class="field-error" id="([\w-]+)-error">([^<]*)</p>', html)}
+
+
+def world_ids(app):
+    """:func:`tests.browser.world.build_world`'s conference, and a hall and participant id."""
+    from eventhub.models import Participant, Room
+    from tests.browser.world import build_world
+
+    with app.app_context():
+        world = build_world(password_hash(PASSWORD))
+        room_id = db.session.query(Room).filter_by(event_id=world.event_id).first().id
+        participant_id = db.session.query(Participant).filter_by(
+            event_id=world.event_id).first().id
+        user_id = db.session.query(User).filter_by(email=world.moderator).one().id
+    return world, room_id, participant_id, user_id
+
+
+def manage_pages(world, room_id: int, participant_id: int) -> dict[str, str]:
+    """Every back-office page of this branch (GET): name -> path."""
+    event = world.event_id
+    return {
+        "events": "/manage",
+        "event-new": "/manage/events/new",
+        "event-settings": f"/manage/events/{event}",
+        "rooms": f"/manage/events/{event}/rooms",
+        "room-delete": f"/manage/rooms/{room_id}/delete",
+        "programme": f"/manage/events/{event}/programme",
+        "session-new": f"/manage/events/{event}/sessions/new",
+        "session-edit": f"/manage/sessions/{world.now_id}",
+        "session-cancel": f"/manage/sessions/{world.now_id}/cancel",
+        "session-delete": f"/manage/sessions/{world.now_id}/delete",
+        "participants": f"/manage/events/{event}/participants",
+        "participant-new": f"/manage/events/{event}/participants/new",
+        "participant-edit": f"/manage/participants/{participant_id}",
+        "participant-rotate": f"/manage/participants/{participant_id}/rotate",
+        "participant-delete": f"/manage/participants/{participant_id}/delete",
+        "participants-import": f"/manage/events/{event}/participants/import",
+        "users": "/manage/users",
+    }
+
+
+def manage_posts(world, room_id: int, participant_id: int, user_id: int) -> dict[str, str]:
+    """Every back-office form target of this branch (POST): name -> path."""
+    event = world.event_id
+    return {
+        "event-new": "/manage/events/new",
+        "event-settings": f"/manage/events/{event}",
+        "event-publish": f"/manage/events/{event}/publish",
+        "rooms": f"/manage/events/{event}/rooms",
+        "room-update": f"/manage/rooms/{room_id}",
+        "room-delete": f"/manage/rooms/{room_id}/delete",
+        "session-new": f"/manage/events/{event}/sessions/new",
+        "session-edit": f"/manage/sessions/{world.now_id}",
+        "session-status": f"/manage/sessions/{world.now_id}/status",
+        "session-delete": f"/manage/sessions/{world.now_id}/delete",
+        "participant-new": f"/manage/events/{event}/participants/new",
+        "participant-edit": f"/manage/participants/{participant_id}",
+        "participant-rotate": f"/manage/participants/{participant_id}/rotate",
+        "participant-delete": f"/manage/participants/{participant_id}/delete",
+        "participants-import": f"/manage/events/{event}/participants/import",
+        "users": "/manage/users",
+        "user-password": f"/manage/users/{user_id}/password",
+        "user-active": f"/manage/users/{user_id}/active",
+    }
