@@ -166,9 +166,9 @@ class ParticipantUpdate(Schema):
 class ParticipantFilter(Schema):
     """The participant list's filters (query parameters); empty means no filter."""
 
-    role: Role | Literal[""] = ""
-    attendance: Attendance | Literal[""] = ""
-    invitation_status: InvitationStatus | Literal[""] = ""
+    role: Literal[Role, ""] = ""
+    attendance: Literal[Attendance, ""] = ""
+    invitation_status: Literal[InvitationStatus, ""] = ""
     organization: str = Field("", max_length=200)
     q: str = Field("", max_length=200)
 

@@ -98,6 +98,9 @@ def participants(event_id: int):
     number = _page_number()
     items, total = paginate(query, PAGE_SIZE, (number - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
+    if number > pages:  # past the end (the list shrank, or a typed number): the last page
+        number = pages
+        items, total = paginate(query, PAGE_SIZE, (number - 1) * PAGE_SIZE)
     active = {k: v for k, v in filters.items() if v}
     return render_template(
         "manage/participants.html", event=event, items=items, total=total, page=number,
