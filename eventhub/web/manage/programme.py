@@ -21,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 from ...api.schemas import SessionCreate, SessionUpdate, changes
 from ...errors import DomainError
 from ...extensions import db
-from ...models import MODES, VIDEO_MODES, Event, Participant, Room, Session, User
+from ...models import MODES, VIDEO_MODES, Event, Participant, Room, Session, User, utcnow
 from ...services import events as event_service
 from ...services import sessions as session_service
 from ...services import switching
@@ -92,13 +92,16 @@ def day_grid(event: Event, day: date, sessions: list[Session]) -> dict[str, Any]
     return {"halls": halls, "rows": rows, "count": len(today)}
 
 
-def _day_arg(days: list[date]) -> date:
+def _day_arg(event: Event, days: list[date]) -> date:
+    """``?day=``, else today while the event runs, else its first day."""
+    today = utcnow().astimezone(ZoneInfo(event.timezone)).date()
+    default = today if today in days else days[0]
     raw = request.args.get("day", "")
     try:
-        day = date.fromisoformat(raw) if raw else days[0]
+        day = date.fromisoformat(raw) if raw else default
     except ValueError:
-        day = days[0]
-    return day if day in days else days[0]
+        day = default
+    return day if day in days else default
 
 
 @bp.get("/events/<int:event_id>/programme")
@@ -106,7 +109,7 @@ def programme(event_id: int):
     """The programme editor: one day's grid of hours x halls, with the day tabs."""
     event = event_service.get_event(g.user, event_id)
     days = event_days(event)
-    day = _day_arg(days)
+    day = _day_arg(event, days)
     sessions = list(db.session.scalars(session_service.list_sessions(g.user, event)))
     counts = {d: 0 for d in days}
     tz = ZoneInfo(event.timezone)
