@@ -97,7 +97,7 @@ def test_an_online_session_gets_its_video_room_at_once(app, conf):
     ({"moderator_ids": ["999999"]}, "f-moderator-ids", "Choose from the list.", 422),
     ({"track": "t" * 101}, "f-track", "Too long: at most 100 characters.", 422),
     ({"starts_at": f"{DAY}T11:00", "ends_at": f"{DAY}T12:00"}, "f-room-id",
-     "The hall is booked at this time by session", 409),
+     "The hall is booked at this time: “Opening”, ", 409),
 ])
 def test_a_conflict_is_shown_beside_its_field_and_nothing_changes(app, conf, changes, field,
                                                                  message, status):

@@ -8,12 +8,14 @@ open programme pages (``session.updated``) and a conflict is refused with nothin
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from werkzeug.datastructures import MultiDict
@@ -25,8 +27,9 @@ from ...models import MODES, VIDEO_MODES, Event, Participant, Room, Session, Use
 from ...services import events as event_service
 from ...services import sessions as session_service
 from ...services import switching
+from ...services.common import pick_text
 from ...services.providers import check_provider
-from .. import labels
+from .. import formatting, labels
 from . import bp
 from .forms import (
     FormError,
@@ -220,6 +223,20 @@ def _back_to_grid(event_session: Session):
 RENAME = {"default_provider": "mode", "provider": "mode", "status": "form"}
 
 
+def session_errors(error: DomainError) -> dict[str, str]:
+    """A service's refusal as messages per field; a double booking names the other session."""
+    fields = field_errors(error, RENAME)
+    clash = re.search(r"overlaps session (\d+)", error.fields.get("room_id", ""))
+    other = db.session.get(Session, int(clash.group(1))) if clash else None
+    if other is not None:
+        tz = ZoneInfo(other.event.timezone)
+        fields["room_id"] = _("The hall is booked at this time: “%(title)s”, %(start)s–%(end)s.",
+                              title=pick_text(other.title, str(get_locale())),
+                              start=formatting.local_time(other.starts_at, tz),
+                              end=formatting.local_time(other.ends_at, tz))
+    return fields
+
+
 @bp.route("/events/<int:event_id>/sessions/new", methods=["GET", "POST"])
 def session_new(event_id: int):
     """A new session, prefilled from the free slot clicked in the grid."""
@@ -232,7 +249,7 @@ def session_new(event_id: int):
     except FormError as error:
         return _render(event, None, error.fields, 422)
     except DomainError as error:
-        return _render(event, None, field_errors(error, RENAME), error.status)
+        return _render(event, None, session_errors(error), error.status)
     flash(_("Session added."))
     return _back_to_grid(event_session)
 
@@ -261,7 +278,7 @@ def session_edit(session_id: int):
     except FormError as error:
         return _render(event, event_session, error.fields, 422)
     except DomainError as error:
-        return _render(event, event_session, field_errors(error, RENAME), error.status)
+        return _render(event, event_session, session_errors(error), error.status)
     flash(_("Saved."))
     return _back_to_grid(event_session)
 
