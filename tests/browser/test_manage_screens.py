@@ -67,3 +67,25 @@ def test_the_programme_grid_scrolls_inside_its_box_on_a_phone(site, new_page):
     box.focus()  # the box itself takes focus, so the keyboard can scroll it
     page.keyboard.press("ArrowRight")
     page.wait_for_function("document.querySelector('.grid-scroll').scrollLeft > 0")
+
+
+def test_copy_a_participants_personal_link(site, new_page):
+    page = new_page("/login?lang=de")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(page, site.world.organizer, lang="de")
+    page.goto(f"/manage/events/{site.world.event_id}/participants?q=Anna")
+    page.get_by_role("link", name="Anna Petrova").click()
+    link = page.locator("#access-url").input_value()
+    assert link.endswith(f"/p/{site.world.anna_token}")
+    page.get_by_role("button", name="Link kopieren").first.click()
+    page.get_by_text("Kopiert.").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == link
+
+
+def test_without_javascript_the_link_is_still_there_to_copy(site, new_page):
+    page = new_page("/login?lang=en", javascript=False)
+    sign_in(page, site.world.organizer)
+    page.goto(f"/manage/events/{site.world.event_id}/participants?q=Anna")
+    page.get_by_role("link", name="Anna Petrova").click()
+    assert page.locator("#access-url").input_value().endswith(f"/p/{site.world.anna_token}")
+    assert not page.get_by_role("button", name="Copy the link").first.is_visible()
