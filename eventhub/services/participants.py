@@ -45,12 +45,23 @@ def participants_query(actor: Actor, event: Event, filters: dict[str, str] | Non
         if filters.get(name):
             query = query.where(getattr(Participant, name) == filters[name])
     if filters.get("q"):
-        # LIKE's own wildcards in the search are literal characters.
-        escaped = filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        query = query.where(or_(Participant.name.ilike(pattern, escape="\\"),
-                                Participant.email.ilike(pattern, escape="\\")))
+        # SQLite's LIKE ignores case for ASCII letters only; trying the usual spellings of the
+        # search (as typed, lower, Capitalized, UPPER) finds "Анна" for "анна" there too.
+        # PostgreSQL's ILIKE folds every alphabet.
+        typed = filters["q"]
+        variants = {typed, typed.lower(), typed.capitalize(), typed.upper(), typed.title()}
+        conditions = []
+        for variant in sorted(variants):
+            pattern = f"%{_like_escape(variant)}%"
+            conditions += [Participant.name.ilike(pattern, escape="\\"),
+                           Participant.email.ilike(pattern, escape="\\")]
+        query = query.where(or_(*conditions))
     return query.order_by(Participant.name, Participant.id)
+
+
+def _like_escape(text: str) -> str:
+    """LIKE's own wildcards in a search are literal characters."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_participants(actor: Actor, event: Event, limit: int, offset: int,

@@ -71,6 +71,8 @@ FILTERS = [
     ({"organization": "Stadt Suhl"}, ["Jürgen Groß", "Ölaf Weiß"]),
     ({"organization": "Stadt Suhl", "role": "press"}, ["Ölaf Weiß"]),
     ({"q": "Петров"}, ["Анна Петрова"]),
+    ({"q": "анна"}, ["Анна Петрова"]),  # Cyrillic, whatever the case (SQLite too)
+    ({"q": "weiß"}, ["Ölaf Weiß"]),
     ({"q": "SUHL.DE"}, ["Jürgen Groß", "Ölaf Weiß"]),
     ({"q": "%"}, ["100%_Name"]),  # LIKE wildcards are literal
     ({"q": "_"}, ["100%_Name"]),
