@@ -81,7 +81,8 @@ class ImportReport:
         return self.error is None and not self.rejected
 
 
-FILE_ERRORS = ("empty", "too_large", "not_utf8", "header", "too_many_rows", "malformed")
+FILE_ERRORS = ("empty", "too_large", "not_utf8", "header", "too_many_rows", "malformed",
+               "conflict")
 
 
 def _decode(raw: bytes) -> str:
@@ -197,7 +198,9 @@ def import_participants(actor: Actor, event: Event, raw: bytes,
         return report
     for result, values, current in plan:
         if current is None:
-            participant = Participant(event=event, **values)
+            # event_id, not event=: appending to event.participants would load the
+            # collection and flush early, before the one commit.
+            participant = Participant(event_id=event.id, **values)
             _issue_token(participant)
             db.session.add(participant)
         elif result.changes:

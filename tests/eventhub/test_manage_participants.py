@@ -365,3 +365,4 @@ def test_a_file_just_over_the_import_limit_is_refused(ctx, create_user, create_e
     report = participant_import.import_participants(organizer, event, raw, validate_row)
     assert report.error == "too_large" and not report.applied
     assert db.session.query(Participant).count() == 0
+

@@ -248,11 +248,14 @@ def participants_import(event_id: int):
                                raw=None, columns=participant_import.COLUMNS,
                                errors={"file": _("Choose a CSV file.")}), 422
     if request.form.get("apply") == "1":
-        report = participant_import.import_participants(g.user, event, raw, validate_row)
+        try:
+            report = participant_import.import_participants(g.user, event, raw, validate_row)
+        except DomainError:  # someone added one of the file's e-mails since the preview
+            report = participant_import.ImportReport("conflict")
     else:
         report = participant_import.preview_import(g.user, event, raw, validate_row)
     text = raw.decode("utf-8-sig") if report.ok else None
-    status = 200 if report.ok else 422
+    status = 200 if report.ok else (409 if report.error == "conflict" else 422)
     return render_template("manage/participants_import.html", event=event, report=report,
                            raw=text, columns=participant_import.COLUMNS,
                            reasons=reason_text), status
