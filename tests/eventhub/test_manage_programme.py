@@ -235,3 +235,23 @@ def test_the_api_creates_a_session_with_a_mode(app, client, conf):
                            json={**body, "mode": "beamed"}, headers=bearer(token))
     assert response.status_code == 422 and "mode" in response.json["error"]["fields"]
     assert len(sessions(app)) == 2
+
+
+def test_saving_an_unchanged_form_changes_nothing(app, conf):
+    """A session made through the API may start at seconds the form does not show."""
+    with app.app_context():
+        event_session = Session(event_id=conf["event"], room_id=conf["hall1"],
+                                title={"en": "Opening"},
+                                starts_at=datetime(2030, 6, 28, 7, 0, 30, tzinfo=UTC),
+                                ends_at=datetime(2030, 6, 28, 8, 0, 45, tzinfo=UTC))
+        db.session.add(event_session)
+        db.session.commit()
+        session_id = event_session.id
+    before = sessions(app)
+    organizer = sign_in(app)
+    response = post(organizer, f"/manage/sessions/{session_id}",
+                    {"title.en": "Opening", "starts_at": f"{DAY}T10:00",
+                     "ends_at": f"{DAY}T11:00", "room_id": str(conf["hall1"]),
+                     "mode": "in_person"})
+    assert response.status_code == 303
+    assert sessions(app) == before

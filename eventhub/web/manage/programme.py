@@ -263,6 +263,10 @@ def session_edit(session_id: int):
         return _render(event, event_session, {})
     try:
         data = _posted(event)
+        tz = ZoneInfo(event.timezone)
+        for name in ("starts_at", "ends_at"):  # the form shows minutes: unchanged keeps seconds
+            if local_value(data[name], tz) == local_value(getattr(event_session, name), tz):
+                data[name] = getattr(event_session, name)
         mode = data.pop("mode") or event_session.mode
         if mode != event_session.mode:  # checked first: a refused switch must change nothing
             if event_session.is_finished:
