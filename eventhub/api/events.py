@@ -18,6 +18,7 @@ from .schemas import (
     EventUpdate,
     RoomCreate,
     RoomOut,
+    RoomUpdate,
     SessionCreate,
     SessionOut,
     changes,
@@ -72,6 +73,19 @@ def list_rooms(event_id: int):
 def create_room(event_id: int, body: RoomCreate):
     event = get_or_404(Event, event_id, "event")
     return room_to_dict(event_service.create_room(actor(), event, body.model_dump()))
+
+
+@endpoint("/rooms/<int:room_id>", "PATCH", summary="Rename a hall or change its capacity",
+          body=RoomUpdate, response=RoomOut, access="organizers")
+def update_room(room_id: int, body: RoomUpdate):
+    room = event_service.get_room(actor(), room_id)
+    return room_to_dict(event_service.update_room(actor(), room, changes(body)))
+
+
+@endpoint("/rooms/<int:room_id>", "DELETE", summary="Remove a hall (409 while sessions use it)",
+          status=204, access="organizers")
+def delete_room(room_id: int):
+    event_service.delete_room(actor(), event_service.get_room(actor(), room_id))
 
 
 @endpoint("/events/<int:event_id>/sessions", "GET", summary="The programme",

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
 from ..models import Event, Participant, Session
 from ..services import access, agenda, invitations, participants
 from ..services.common import get_or_404
-from . import actor, endpoint, page, page_args
+from . import actor, endpoint, page, page_args, validate
 from .schemas import (
     AgendaItemOut,
     InvitationRequest,
     ParticipantCreate,
+    ParticipantFilter,
     ParticipantOut,
     ParticipantUpdate,
     SessionOut,
@@ -42,11 +43,19 @@ def item_to_dict(item) -> dict:
 
 
 @endpoint("/events/<int:event_id>/participants", "GET", summary="List participants",
-          response=ParticipantOut, paginated=True, access="organizers")
+          response=ParticipantOut, paginated=True, access="organizers",
+          query=(("role", "only this role"), ("attendance", "in_person or remote"),
+                 ("invitation_status", "invited, accepted or declined"),
+                 ("organization", "only this organization (delegation)"),
+                 ("q", "part of the name or e-mail")))
 def list_participants(event_id: int):
     limit, offset = page_args()
     event = get_or_404(Event, event_id, "event")
-    items, total = participants.list_participants(actor(), event, limit, offset)
+    access.require_organizer(actor())  # 401/403 before the filters' 422
+    filters = validate(ParticipantFilter, {k: v for k, v in request.args.items()
+                                            if k in ParticipantFilter.model_fields})
+    items, total = participants.list_participants(actor(), event, limit, offset,
+                                                  filters.model_dump())
     return page(items, total, limit, offset, show)
 
 

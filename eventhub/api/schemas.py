@@ -107,6 +107,11 @@ class Interpretation(Schema):
     interpreter_ids: list[Id] = Field(default_factory=list, max_length=20)
 
 
+class RoomUpdate(Schema):
+    name: Name | None = None
+    capacity: int | None = Field(None, ge=0, le=1_000_000)
+
+
 class SessionCreate(Schema):
     title: Texts
     description: Texts | None = None
@@ -114,6 +119,7 @@ class SessionCreate(Schema):
     ends_at: AwareDatetime
     room_id: Id | None = None
     track: str = Field("", max_length=100)
+    mode: Mode | None = None  # default: the event's (in person for a hybrid event)
     moderator_ids: list[Id] = Field(default_factory=list, max_length=100)
     speaker_ids: list[Id] = Field(default_factory=list, max_length=100)
     interpretation: Interpretation | None = None
@@ -167,6 +173,33 @@ class ParticipantUpdate(Schema):
     attendance: Attendance | None = None
     language: Language | None = None
     invitation_status: InvitationStatus | None = None
+
+
+class ParticipantFilter(Schema):
+    """The participant list's filters (query parameters); empty means no filter."""
+
+    role: Literal[Role, ""] = ""
+    attendance: Literal[Attendance, ""] = ""
+    invitation_status: Literal[InvitationStatus, ""] = ""
+    organization: str = Field("", max_length=200)
+    q: str = Field("", max_length=200)
+
+
+class UserCreate(Schema):
+    """A new organizer or moderator account."""
+
+    email: EmailStr
+    name: str = Field("", max_length=200)
+    role: Literal["organizer", "moderator"] = "moderator"
+    password: Annotated[str, StringConstraints(strip_whitespace=False, min_length=8,
+                                               max_length=1000)]
+
+
+class PasswordReset(Schema):
+    """A new password for an account."""
+
+    password: Annotated[str, StringConstraints(strip_whitespace=False, min_length=8,
+                                               max_length=1000)]
 
 
 class InvitationRequest(Schema):

@@ -48,7 +48,7 @@ def find_user_by_api_token(token: str) -> User | None:
     if not token or len(token) > 200:
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.digest == digest(token)))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or not row.user.active:
         return None
     return row.user
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..errors import Conflict, Invalid
 from ..extensions import db
-from ..models import Event, Room
+from ..models import Event, Room, Session
 from . import access
 from .access import Actor
 from .common import apply_changes, check_timezone, commit_unique, get_or_404, paginate
@@ -120,3 +120,46 @@ def create_room(actor: Actor, event: Event, data: dict[str, Any]) -> Room:
     db.session.add(room)
     commit_unique(taken)
     return room
+
+
+def get_room(actor: Actor, room_id: int) -> Room:
+    """A hall, if the actor may see its event (404 otherwise)."""
+    room = get_or_404(Room, room_id, "room")
+    access.require_view_event(actor, room.event)
+    return room
+
+
+def update_room(actor: Actor, room: Room, data: dict[str, Any]) -> Room:
+    """Rename a hall or change its capacity (organizers only); names stay unique (409)."""
+    access.require_organizer(actor)
+    name = data.get("name", room.name)
+    taken = Conflict(f"the event has a room named {name!r}", fields={"name": "taken"})
+    if any(other.name == name and other.id != room.id for other in room.event.rooms):
+        raise taken
+    if apply_changes(room, {k: v for k, v in data.items() if k in ("name", "capacity")}):
+        if "name" in data:
+            # Calendars show the hall as LOCATION: its sessions' entries change.
+            for event_session in room_sessions(room):
+                event_session.sequence += 1
+        commit_unique(taken)
+    return room
+
+
+def room_sessions(room: Room) -> list[Session]:
+    """The sessions held in a hall, cancelled ones included, in time order."""
+    return list(db.session.scalars(
+        select(Session).where(Session.room_id == room.id).order_by(Session.starts_at, Session.id)))
+
+
+def delete_room(actor: Actor, room: Room) -> None:
+    """Remove a hall (organizers only); refused (409) while any session is held in it."""
+    access.require_organizer(actor)
+    used = room_sessions(room)
+    if used:
+        raise Conflict(
+            f"the room is used by {len(used)} session(s): {[s.id for s in used]}",
+            fields={"room": f"used by sessions {', '.join(str(s.id) for s in used)}"},
+            code="room_in_use",
+        )
+    db.session.delete(room)
+    db.session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..errors import Conflict
 from ..extensions import db
@@ -28,14 +28,55 @@ def get_participant(actor: Actor, participant_id: int) -> Participant:
     return participant
 
 
-def list_participants(actor: Actor, event: Event, limit: int, offset: int):
-    """The event's participants by name (organizers only)."""
+FILTERS = ("role", "attendance", "invitation_status", "organization")
+
+
+def participants_query(actor: Actor, event: Event, filters: dict[str, str] | None = None):
+    """The event's participants by name, filtered (organizers only), for the caller to page.
+
+    ``filters``: ``role``, ``attendance``, ``invitation_status``, ``organization`` (the
+    delegation; exact) and ``q`` (part of the name or e-mail, case-insensitive). Empty values
+    filter nothing.
+    """
     access.require_organizer(actor)
-    query = (
-        select(Participant).where(Participant.event_id == event.id)
-        .order_by(Participant.name, Participant.id)
-    )
-    return paginate(query, limit, offset)
+    query = select(Participant).where(Participant.event_id == event.id)
+    filters = filters or {}
+    for name in FILTERS:
+        if filters.get(name):
+            query = query.where(getattr(Participant, name) == filters[name])
+    if filters.get("q"):
+        # SQLite's LIKE ignores case for ASCII letters only; trying the usual spellings of the
+        # search (as typed, lower, Capitalized, UPPER) finds "Анна" for "анна" there too.
+        # PostgreSQL's ILIKE folds every alphabet.
+        typed = filters["q"]
+        variants = {typed, typed.lower(), typed.capitalize(), typed.upper(), typed.title()}
+        conditions = []
+        for variant in sorted(variants):
+            pattern = f"%{_like_escape(variant)}%"
+            conditions += [Participant.name.ilike(pattern, escape="\\"),
+                           Participant.email.ilike(pattern, escape="\\")]
+        query = query.where(or_(*conditions))
+    return query.order_by(Participant.name, Participant.id)
+
+
+def _like_escape(text: str) -> str:
+    """LIKE's own wildcards in a search are literal characters."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_participants(actor: Actor, event: Event, limit: int, offset: int,
+                      filters: dict[str, str] | None = None):
+    """One page of the event's participants, filtered (organizers only), and the total."""
+    return paginate(participants_query(actor, event, filters), limit, offset)
+
+
+def organizations(actor: Actor, event: Event) -> list[str]:
+    """The organizations (delegations) of the event's participants, for the filter."""
+    access.require_organizer(actor)
+    return list(db.session.scalars(
+        select(Participant.organization).where(Participant.event_id == event.id,
+                                               Participant.organization != "")
+        .distinct().order_by(Participant.organization)))
 
 
 def _email_taken(event_id: int, email: str, exclude: int | None = None) -> bool:

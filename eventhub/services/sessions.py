@@ -11,7 +11,17 @@ from sqlalchemy.orm import selectinload
 
 from ..errors import Conflict, Invalid
 from ..extensions import db
-from ..models import Event, Participant, Room, Session, User, VideoRoom, utcnow
+from ..models import (
+    MODES,
+    VIDEO_MODES,
+    Event,
+    Participant,
+    Room,
+    Session,
+    User,
+    VideoRoom,
+    utcnow,
+)
 from . import access, provisioning
 from .access import Actor
 from .common import apply_changes, get_or_404
@@ -24,7 +34,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "live": frozenset({"paused", "ended", "cancelled"}),
     "paused": frozenset({"live", "ended", "cancelled"}),
     "ended": frozenset(),
-    "cancelled": frozenset(),
+    "cancelled": frozenset({"scheduled"}),  # reinstate
 }
 
 # Changes a calendar shows (times, texts, place, mode, cancellation) bump `sequence`.
@@ -160,12 +170,18 @@ def _people(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_session(actor: Actor, event: Event, data: dict[str, Any]) -> Session:
-    """A new session of the programme (organizers only)."""
+    """A new session of the programme (organizers only).
+
+    ``mode`` defaults to the event's (in person for a hybrid event); an online or hybrid
+    session gets its pending video room at once, on the event's default provider.
+    """
     access.require_organizer(actor)
     values = {"title": {}, "description": {}, "track": "", "room_id": None,
               "interpretation": None, **data}
-    mode = event.mode if event.mode != "hybrid" else "in_person"
-    if mode == "online":  # 422 now (before any 409) rather than a room that can only fail
+    mode = values.get("mode") or (event.mode if event.mode != "hybrid" else "in_person")
+    if mode not in MODES:
+        raise Invalid(f"unknown mode {mode!r}", fields={"mode": f"one of {', '.join(MODES)}"})
+    if mode in VIDEO_MODES:  # 422 now (before any 409) rather than a room that can only fail
         check_provider(event.default_provider, "default_provider")
     _validate(event, values, None)
     event_session = Session(
@@ -173,7 +189,7 @@ def create_session(actor: Actor, event: Event, data: dict[str, Any]) -> Session:
     )
     # An online event's new session needs its room like the ones switch_event moved.
     room = VideoRoom(session=event_session, provider=event.default_provider, data={},
-                     host_data={}) if mode == "online" else None
+                     host_data={}) if mode in VIDEO_MODES else None
     db.session.add(event_session)
     db.session.commit()
     if room is not None:

@@ -12,6 +12,7 @@ from ..errors import Conflict, Invalid, Unauthorized
 from ..extensions import db
 from ..models import USER_ROLES, ApiToken, User, utcnow
 from . import access
+from .common import get_or_404
 
 log = logging.getLogger(__name__)
 hasher = PasswordHasher()
@@ -44,6 +45,63 @@ def create_user(email: str, password: str, role: str, name: str = "") -> User:
     return user
 
 
+def list_users(actor: access.Actor) -> list[User]:
+    """Every organizer and moderator account, active ones first (organizers only)."""
+    access.require_organizer(actor)
+    return list(db.session.scalars(
+        select(User).order_by(User.active.desc(), User.role, User.email)))
+
+
+def get_user(actor: access.Actor, user_id: int) -> User:
+    """One account (organizers only; 404 if there is none)."""
+    access.require_organizer(actor)
+    return get_or_404(User, user_id, "user")
+
+
+def add_user(actor: access.Actor, data: dict) -> User:
+    """A new organizer or moderator account, made by an organizer."""
+    access.require_organizer(actor)
+    return create_user(data["email"], data["password"], data["role"], data.get("name", ""))
+
+
+def reset_password(actor: access.Actor, user: User, password: str) -> User:
+    """Give the account a new password (organizers only); its API tokens stop working."""
+    access.require_organizer(actor)
+    if len(password) < MIN_PASSWORD:
+        raise Invalid("password too short", fields={"password": f"at least {MIN_PASSWORD} chars"})
+    user.password_hash = hasher.hash(password)
+    _revoke_all(user)
+    db.session.commit()
+    log.info("password of user %s reset by user %s", user.id, actor.id)
+    return user
+
+
+def set_user_active(actor: access.Actor, user: User, active: bool) -> User:
+    """Deactivate an account (it cannot sign in, its API tokens stop) or activate it again.
+
+    An organizer cannot deactivate their own account (409), so the instance keeps one.
+    """
+    access.require_organizer(actor)
+    if not active and user.id == actor.id:
+        raise Conflict("you cannot deactivate your own account",
+                       fields={"active": "your own account"}, code="own_account")
+    if user.active == active:
+        return user
+    user.active = active
+    if not active:
+        _revoke_all(user)
+    db.session.commit()
+    log.info("user %s %s by user %s", user.id, "activated" if active else "deactivated",
+             actor.id)
+    return user
+
+
+def _revoke_all(user: User) -> None:
+    for token in user.tokens:
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+
+
 def check_password(email: str, password: str) -> User:
     """The account if the password is right; 401 (same message either way) otherwise."""
     user = find_user(email)
@@ -51,7 +109,7 @@ def check_password(email: str, password: str) -> User:
         hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         user = None
-    if user is None:
+    if user is None or not user.active:  # a deactivated account is refused the same way
         raise Unauthorized("wrong e-mail or password")
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)

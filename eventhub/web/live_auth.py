@@ -18,7 +18,8 @@ from ..services import access
 def session_user() -> User | None:
     """The organizer or moderator signed in at ``/login``."""
     user_id = session.get("user_id")
-    return db.session.get(User, user_id) if user_id else None
+    user = db.session.get(User, user_id) if user_id else None
+    return user if user is not None and user.active else None  # deactivated: signed out
 
 
 def session_participant() -> Participant | None:
