@@ -115,6 +115,7 @@ class SessionUpdate(Schema):
     ends_at: AwareDatetime | None = None
     room_id: Id | None = None
     track: str | None = Field(None, max_length=100)
+    mode: Mode | None = None
     moderator_ids: list[Id] | None = Field(None, max_length=100)
     speaker_ids: list[Id] | None = Field(None, max_length=100)
 
@@ -125,7 +126,7 @@ class SwitchRequest(Schema):
 
 
 class EventSwitchRequest(Schema):
-    mode: Mode
+    mode: Literal["in_person", "hybrid", "online", "as_planned"]
 
 
 class StatusRequest(Schema):
@@ -232,8 +233,11 @@ class SessionOut(Out):
     room_id: int | None
     track: str
     mode: Mode
+    planned_mode: Mode
     status: Status
     delay_minutes: int
+    expected_starts_at: datetime
+    expected_ends_at: datetime
     sequence: int
     moderator_ids: list[int]
     speaker_ids: list[int]
@@ -294,6 +298,8 @@ class SessionUpdated(Out):
     provider: str | None
     starts_at: datetime
     ends_at: datetime
+    expected_starts_at: datetime
+    expected_ends_at: datetime
     sequence: int
 
 
@@ -335,8 +341,11 @@ def session_to_dict(event_session: Session) -> dict[str, Any]:
         "title": event_session.title or {}, "description": event_session.description or {},
         "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
         "room_id": event_session.room_id, "track": event_session.track,
-        "mode": event_session.mode, "status": event_session.status,
-        "delay_minutes": event_session.delay_minutes, "sequence": event_session.sequence,
+        "mode": event_session.mode, "planned_mode": event_session.planned_mode,
+        "status": event_session.status, "delay_minutes": event_session.delay_minutes,
+        "expected_starts_at": iso(event_session.expected_starts_at),
+        "expected_ends_at": iso(event_session.expected_ends_at),
+        "sequence": event_session.sequence,
         "moderator_ids": sorted(u.id for u in event_session.moderators),
         "speaker_ids": sorted(p.id for p in event_session.speakers),
         "room": room_state(event_session.video_room),
@@ -353,6 +362,8 @@ def session_update_payload(event_session: Session) -> dict[str, Any]:
         "room_state": video_room.state if video_room else None,
         "provider": video_room.provider if video_room else None,
         "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
+        "expected_starts_at": iso(event_session.expected_starts_at),
+        "expected_ends_at": iso(event_session.expected_ends_at),
         "sequence": event_session.sequence,
     }  # fmt: skip
 

@@ -75,6 +75,11 @@ class Session(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     track: Mapped[str] = mapped_column(String(100), default="")
     mode: Mapped[str] = mapped_column(String(20), default="in_person")
+    # The mode the programme was planned with: whole-event switches change `mode` only, and
+    # `as_planned` returns to this (set on create and by an organizer's edit of the mode).
+    planned_mode: Mapped[str] = mapped_column(
+        String(20), default="in_person", server_default="in_person"
+    )
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     delay_minutes: Mapped[int] = mapped_column(default=0)
     sequence: Mapped[int] = mapped_column(default=0)

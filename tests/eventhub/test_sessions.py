@@ -132,6 +132,7 @@ LEGAL = [
     ("scheduled", "live"), ("scheduled", "delayed"), ("scheduled", "cancelled"),
     ("delayed", "live"), ("delayed", "cancelled"), ("live", "paused"), ("live", "ended"),
     ("live", "cancelled"), ("paused", "live"), ("paused", "ended"), ("paused", "cancelled"),
+    ("cancelled", "scheduled"),  # reinstate
 ]
 ALL = ("scheduled", "live", "paused", "delayed", "ended", "cancelled")
 ILLEGAL = [(a, b) for a in ALL for b in ALL if a != b and (a, b) not in LEGAL]
