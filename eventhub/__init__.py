@@ -37,10 +37,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    from .catalogs import ensure_compiled
     from .web import i18n
 
+    # Compiled here, so that every way of starting the server (make, gunicorn, flask run)
+    # shows the translated interface.
+    catalogs = ensure_compiled(fallback=Path(app.instance_path) / "translations")
     babel.init_app(app, locale_selector=i18n.select_locale,
-                   default_translation_directories=str(Path(__file__).parent / "translations"))
+                   default_translation_directories=str(catalogs))
     # Flask-SocketIO keeps an earlier init_app's message queue (tests build many apps).
     socketio.server_options.pop("client_manager", None)
     socketio.init_app(

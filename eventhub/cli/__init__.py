@@ -52,11 +52,18 @@ def seed_demo(start_date, if_empty: bool) -> None:
         click.echo("the database has events already: demo not loaded")
         return
     day: date | None = start_date.date() if start_date else None
+    deferred = bool(current_app.config["EVENTHUB_SANDBOX"])
+    # The simulators run inside `serve`: rooms made now would point at the real providers.
+    current_app.config["PROVISIONING_DEFERRED"] = deferred
     try:
         result = demo.seed_demo(day)
     except DomainError as error:
         _fail(error)
-    if result.created:
+    finally:
+        current_app.config["PROVISIONING_DEFERRED"] = False
+    if result.created and deferred:
+        click.echo("the demo's video rooms are made when `serve` starts the provider sandbox")
+    elif result.created:
         click.echo("provisioning the demo's video rooms ...")
         provisioning.dispatcher().wait(60)  # `serve` takes up any left pending
     click.echo("demo conference loaded" if result.created else "demo conference already there")
@@ -84,7 +91,15 @@ def create_user(email: str, role: str, password: str, name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Serve the web pages, the API and Socket.IO in one process."""
+    """Serve the web pages, the API and Socket.IO in one process.
+
+    Links (participants' links, feeds, the Socket.IO origin) point at the served port unless
+    EVENTHUB_BASE_URL is set.
+    """
+    if not os.environ.get("EVENTHUB_BASE_URL"):
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        shown = f"[{shown}]" if ":" in shown else shown
+        current_app.config["EVENTHUB_BASE_URL"] = f"http://{shown}:{port}"
     if current_app.config["EVENTHUB_SANDBOX"]:
         # Before recover(), so that rooms left pending go to the simulators too.
         server = start_sandbox_for(current_app._get_current_object())

@@ -131,8 +131,10 @@ def event_participant(event_id: int) -> Participant | None:
 def index():
     """The published events; straight to the programme when there is only one."""
     events, _total = event_service.list_events(viewer(), 100, 0)
-    if len(events) == 1:
-        return redirect(url_for("web.programme", slug=events[0].slug))
+    if len(events) == 1:  # keep ?lang=: the programme is where the language gets chosen
+        lang = request.args.get("lang")
+        keep = {"lang": lang} if lang in current_app.config["LANGUAGES"] else {}
+        return redirect(url_for("web.programme", slug=events[0].slug, **keep))
     return render_template("programme/index.html", events=events)
 
 

@@ -110,6 +110,7 @@ def test_serve_answers_the_demo_programme_without_login(tmp_path):
     """What `make run` does, on a fresh database, in real processes."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
            "SECRET_KEY": "test", "PYTHONPATH": str(ROOT)}
+    env.pop("EVENTHUB_BASE_URL", None)  # links follow the served port
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "eventhub"]
     for step in (["init-db"], ["seed-demo", "--if-empty"]):
         subprocess.run(flask + step, cwd=ROOT, env=env, check=True, capture_output=True,
@@ -129,6 +130,7 @@ def test_serve_answers_the_demo_programme_without_login(tmp_path):
         assert programme["total"] >= 30
         page = requests.get(f"{base}/events/partner-cities-xvi?lang=ru", timeout=5)
         assert page.status_code == 200 and "Калуга" in page.text
+        assert f"{base}/calendars/events/" in page.text and ":5000" not in page.text
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -151,3 +153,22 @@ def test_demo_shows_live_and_hybrid_sessions(migrated_app):
         press = [s for s in sessions if s.track == demo.TRACKS["press"]]
         assert press and all(s.mode == "hybrid" for s in press)
         assert all(s.video_room is not None and s.video_room.state == "ready" for s in press)
+
+
+def test_seed_demo_under_the_sandbox_makes_no_room_before_serve(app_config, tmp_path):
+    """EVENTHUB_SANDBOX=1: the simulators run in `serve`; rooms made before would be real."""
+    from eventhub import create_app
+    from eventhub.models import VideoRoom
+
+    app_config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'sandboxed.db'}"
+    app_config["EVENTHUB_SANDBOX"] = True
+    app = create_app(app_config)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["eventhub", "init-db"]).exit_code == 0
+    result = runner.invoke(args=["eventhub", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        rooms = list(db.session.scalars(select(VideoRoom)))
+        assert rooms and all(room.state == "pending" and not room.data for room in rooms)
+        assert not app.config.get("PROVISIONING_DEFERRED")
+        db.engine.dispose()
