@@ -37,6 +37,7 @@ class Route:
     paginated: bool
     access: str
     query: tuple[tuple[str, str], ...]
+    raw_body: str | None = None  # media type of a body that is not JSON (a file upload)
 
 
 ROUTES: list[Route] = []
@@ -174,6 +175,7 @@ def endpoint(
     query: tuple[tuple[str, str], ...] = (),
     limit: Callable[[], str] | None = None,
     guard: Callable[..., None] | None = None,
+    raw_body: str | None = None,
 ) -> Callable:
     """Register a view on the blueprint; with ``body``, the view gets ``body=<model>``.
 
@@ -183,7 +185,7 @@ def endpoint(
 
     def decorator(view: Callable) -> Callable:
         ROUTES.append(Route(rule, method, summary, body, response, status, paginated, access,
-                            query))
+                            query, raw_body))
 
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:

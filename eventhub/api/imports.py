@@ -33,7 +33,7 @@ class ImportReportOut(Out):
           summary="Import a programme from an iCalendar file (raw text/calendar body)",
           response=ImportReportOut, access="organizers",
           query=(("lang", "language of the file's texts: ru, de or en (default en)"),),
-          guard=guards.event_organizers)
+          guard=guards.event_organizers, raw_body="text/calendar")
 def import_programme(event_id: int):
     """Create or update sessions from the ``.ics`` body; 400 when it is not iCalendar."""
     event = get_or_404(Event, event_id, "event")

@@ -6,12 +6,14 @@ serializers feed REST bodies, Socket.IO acks and broadcasts alike.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -32,6 +34,35 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
 # A row id: positive and within a 64-bit INTEGER (a larger one would not even bind in SQLite).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _iso(pattern: re.Pattern, parse: Any, what: str) -> Any:
+    """Only ISO 8601 text: pydantic alone reads "1796148000" as a Unix time. The text is
+    parsed here (strict validation of JSON would refuse a str coming out of a validator)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"an ISO 8601 {what}")
+        if isinstance(value, str):
+            if not pattern.match(value):
+                raise ValueError(f"an ISO 8601 {what}")
+            try:
+                return parse(value)
+            except ValueError as exc:
+                raise ValueError(f"an ISO 8601 {what}") from exc
+        return value
+
+    return BeforeValidator(check)
+
+
+#: An instant, ISO 8601 with offset (DESIGN.md).
+Instant = Annotated[AwareDatetime,
+                    _iso(ISO_DATETIME, datetime.fromisoformat, "date and time with offset")]
+#: A calendar day, ISO 8601.
+Day = Annotated[date, _iso(ISO_DATE, date.fromisoformat, "date (YYYY-MM-DD)")]
 
 
 class Schema(BaseModel):
@@ -69,8 +100,8 @@ class EventCreate(Schema):
     title: Texts
     description: Texts | None = None
     timezone: str = Field(max_length=64)
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     venue: str = Field("", max_length=300)
     default_provider: str = Field("jitsi", max_length=40)
     fallback_provider: str | None = Field(None, max_length=40)
@@ -78,13 +109,37 @@ class EventCreate(Schema):
     published: bool = False
 
 
-class EventUpdate(Schema):
+NULLABLE = frozenset({"room_id", "fallback_provider", "description"})
+
+
+def _null_only_where_it_clears(schema: dict[str, Any]) -> None:
+    """An update's fields are optional; ``null`` is accepted only by the NULLABLE ones (the
+    others answer 422 for it), so the document must not offer it for them."""
+    for name, prop in schema.get("properties", {}).items():
+        if name in NULLABLE or "anyOf" not in prop:
+            continue
+        rest = [option for option in prop.pop("anyOf") if option.get("type") != "null"]
+        if len(rest) == 1:
+            prop.update(rest[0])
+        else:
+            prop["anyOf"] = rest
+        prop.pop("default", None)
+
+
+class Update(Schema):
+    """Base of PATCH bodies: every field optional, ``null`` only where it clears a value."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra=_null_only_where_it_clears)
+
+
+class EventUpdate(Update):
     slug: Slug | None = None
     title: Texts | None = None
     description: Texts | None = None
     timezone: str | None = Field(None, max_length=64)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     venue: str | None = Field(None, max_length=300)
     default_provider: str | None = Field(None, max_length=40)
     fallback_provider: str | None = Field(None, max_length=40)
@@ -100,19 +155,19 @@ class RoomCreate(Schema):
 class SessionCreate(Schema):
     title: Texts
     description: Texts | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     room_id: Id | None = None
     track: str = Field("", max_length=100)
     moderator_ids: list[Id] = Field(default_factory=list, max_length=100)
     speaker_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
-class SessionUpdate(Schema):
+class SessionUpdate(Update):
     title: Texts | None = None
     description: Texts | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     room_id: Id | None = None
     track: str | None = Field(None, max_length=100)
     mode: Mode | None = None
@@ -146,7 +201,7 @@ class ParticipantCreate(Schema):
     invitation_status: InvitationStatus = "invited"
 
 
-class ParticipantUpdate(Schema):
+class ParticipantUpdate(Update):
     name: Name | None = None
     email: EmailStr | None = None
     organization: str | None = Field(None, max_length=200)
@@ -166,9 +221,6 @@ class TokenRequest(Schema):
     email: str = Field(max_length=254)
     # A secret is compared exactly as it was set: not stripped like the other strings.
     password: Annotated[str, StringConstraints(strip_whitespace=False, max_length=1000)]
-
-
-NULLABLE = frozenset({"room_id", "fallback_provider", "description"})
 
 
 def changes(body: Schema) -> dict[str, Any]:
