@@ -23,7 +23,9 @@
     var d = item.dataset;
     var allowed = config.transitions[d.status] || [];
     item.querySelectorAll('button[name="status"], [data-status-button]').forEach(function (b) {
-      b.disabled = allowed.indexOf(b.value || b.dataset.statusButton) < 0;
+      var value = b.value || b.dataset.statusButton;
+      // A session past its expected end offers no "go live" (live.js keeps data-past).
+      b.disabled = allowed.indexOf(value) < 0 || (value === "live" && d.past === "1");
     });
     item.querySelectorAll('button[name="mode"]').forEach(function (b) {
       b.setAttribute("aria-pressed", b.value === d.mode ? "true" : "false");

@@ -6,7 +6,7 @@ Views parse input, call services and render ``templates/``; they never write mod
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -143,14 +143,10 @@ def days_and_halls(event: Event, sessions: list[Session]) -> list[tuple]:
     tz = ZoneInfo(event.timezone)
     days: dict = defaultdict(lambda: defaultdict(list))
     for event_session in sessions:
-        day = event_session.starts_at.astimezone(tz).date()
+        day = event_session.expected_starts_at.astimezone(tz).date()
         hall = event_session.room.name if event_session.room else ""
         days[day][hall].append(event_session)
     return [(day, sorted(halls.items())) for day, halls in sorted(days.items())]
-
-
-def _end(event_session: Session) -> datetime:
-    return event_session.ends_at + timedelta(minutes=event_session.delay_minutes)
 
 
 def now_and_next(sessions: list[Session], now: datetime | None = None) -> list[tuple]:
@@ -163,8 +159,9 @@ def now_and_next(sessions: list[Session], now: datetime | None = None) -> list[t
     rows = []
     for hall, items in sorted(halls.items()):
         current = next((s for s in items if s.status in ("live", "paused")), None) or next(
-            (s for s in items if s.starts_at <= now < _end(s)), None)
-        upcoming = next((s for s in items if s.starts_at > now and s is not current), None)
+            (s for s in items if s.expected_starts_at <= now < s.expected_ends_at), None)
+        upcoming = min((s for s in items if s.expected_starts_at > now and s is not current),
+                       key=lambda s: s.expected_starts_at, default=None)
         if current or upcoming:
             rows.append((hall, current, upcoming))
     return rows

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_name
 from flask_babel import get_locale
+
+from ..models import utcnow
 
 
 def _locale() -> str:
@@ -29,6 +31,17 @@ def local_datetime(instant: datetime, tz: ZoneInfo) -> str:
     return f"{format_date(day, 'medium', locale=_locale())}, {local_time(instant, tz)}"
 
 
+def zone_name(timezone: str) -> str:
+    """A time zone as people say it in the page's language: "Moscow Time", "Moskauer Zeit",
+    "Москва" (CLDR's generic name), not its IANA id."""
+    return get_timezone_name(timezone, "long", locale=_locale())
+
+
+def now() -> datetime:
+    """This instant, for templates deciding what is past (``Session.is_over(now())``)."""
+    return utcnow()
+
+
 def day_label(day: date) -> str:
     """A short day name for the day navigation, e.g. ``Mon, Jun 28`` or ``Пн, 28 июн.``."""
     return format_skeleton("MMMEd", datetime.combine(day, time(12)), locale=_locale())
@@ -40,4 +53,6 @@ def register(app_or_bp) -> None:
     app_or_bp.add_app_template_global(local_date)
     app_or_bp.add_app_template_global(local_datetime)
     app_or_bp.add_app_template_global(day_label)
+    app_or_bp.add_app_template_global(zone_name)
+    app_or_bp.add_app_template_global(now)
     app_or_bp.add_app_template_filter(ZoneInfo, "tz")
