@@ -159,6 +159,7 @@ class SessionCreate(Schema):
     ends_at: Instant
     room_id: Id | None = None
     track: str = Field("", max_length=100)
+    track_names: Texts | None = None
     moderator_ids: list[Id] = Field(default_factory=list, max_length=100)
     speaker_ids: list[Id] = Field(default_factory=list, max_length=100)
 
@@ -170,6 +171,7 @@ class SessionUpdate(Update):
     ends_at: Instant | None = None
     room_id: Id | None = None
     track: str | None = Field(None, max_length=100)
+    track_names: Texts | None = None
     mode: Mode | None = None
     moderator_ids: list[Id] | None = Field(None, max_length=100)
     speaker_ids: list[Id] | None = Field(None, max_length=100)
@@ -233,7 +235,7 @@ def changes(body: Schema) -> dict[str, Any]:
         from ..errors import Invalid
 
         raise Invalid(f"invalid fields: {', '.join(sorted(refused))}", fields=refused)
-    for name in ("title", "description"):
+    for name in ("title", "description", "track_names"):
         if name in data:
             data[name] = texts(getattr(body, name))
     return data
@@ -284,6 +286,7 @@ class SessionOut(Out):
     ends_at: datetime
     room_id: int | None
     track: str
+    track_names: dict[str, str]
     mode: Mode
     planned_mode: Mode
     status: Status
@@ -393,6 +396,7 @@ def session_to_dict(event_session: Session) -> dict[str, Any]:
         "title": event_session.title or {}, "description": event_session.description or {},
         "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
         "room_id": event_session.room_id, "track": event_session.track,
+        "track_names": event_session.track_names or {},
         "mode": event_session.mode, "planned_mode": event_session.planned_mode,
         "status": event_session.status, "delay_minutes": event_session.delay_minutes,
         "expected_starts_at": iso(event_session.expected_starts_at),

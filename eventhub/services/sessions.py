@@ -28,9 +28,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Changes a calendar shows (times, texts, place, mode, cancellation) bump `sequence`.
 CALENDAR_FIELDS = frozenset(
-    {"title", "description", "starts_at", "ends_at", "room_id", "track", "mode"}
+    {"title", "description", "starts_at", "ends_at", "room_id", "track", "track_names", "mode"}
 )
-SESSION_FIELDS = ("title", "description", "starts_at", "ends_at", "room_id", "track")
+SESSION_FIELDS = ("title", "description", "starts_at", "ends_at", "room_id", "track",
+                  "track_names")
 
 
 def get_session(actor: Actor, session_id: int) -> Session:
@@ -135,7 +136,8 @@ def _people(values: dict[str, Any]) -> dict[str, Any]:
 def create_session(actor: Actor, event: Event, data: dict[str, Any]) -> Session:
     """A new session of the programme (organizers only)."""
     access.require_organizer(actor)
-    values = {"title": {}, "description": {}, "track": "", "room_id": None, **data}
+    values = {"title": {}, "description": {}, "track": "", "track_names": {}, "room_id": None,
+              **data}
     mode = event.mode if event.mode != "hybrid" else "in_person"
     if mode == "online":  # 422 now (before any 409) rather than a room that can only fail
         check_provider(event.default_provider, "default_provider")

@@ -95,12 +95,20 @@ def template_helpers() -> dict[str, Any]:
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
     return {"text": text, "logout_form": LogoutForm(), "locale": locale, "lang_url": lang_url,
+            "track_text": track_text,
             "status_text": labels.status_text, "mode_text": labels.mode_text,
             "room_text": labels.room_text, "absolute_url": absolute_url,
             "join_window_opens": joining.join_window_opens, "script_labels": labels.script_labels,
             "google_subscribe_url": calendar_links.google_subscribe_url,
             "outlook_subscribe_url": calendar_links.outlook_subscribe_url,
             **feeds.calendar_helpers()}
+
+
+def track_text(event_session: Session) -> str:
+    """The session's track in the page's language (its key where no name is given)."""
+    from flask_babel import get_locale
+
+    return pick_text(event_session.track_names, str(get_locale())) or event_session.track
 
 
 def absolute_url(path: str) -> str:
@@ -175,7 +183,10 @@ def programme(slug: str):
         abort(404)
     access.require_view_event(viewer(), event)
     sessions = list(db.session.scalars(session_service.list_sessions(viewer(), event)))
-    tracks = sorted({s.track for s in sessions if s.track})
+    # (key, name in the page's language): the key filters, the name is shown.
+    names = {s.track: s for s in sessions if s.track}
+    tracks = sorted(((key, track_text(s)) for key, s in names.items()),
+                    key=lambda item: item[1].casefold())
     track = request.args.get("track") or None
     shown = [s for s in sessions if track is None or s.track == track]
     return render_template(

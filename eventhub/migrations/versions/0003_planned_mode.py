@@ -1,4 +1,4 @@
-"""sessions.planned_mode: the mode each session was planned with
+"""sessions.planned_mode (the mode each session was planned with) and sessions.track_names
 
 Revision ID: 0003
 Revises: 0002
@@ -20,10 +20,13 @@ def upgrade():
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('planned_mode', sa.String(length=20),
                                       server_default='in_person', nullable=False))
+        batch_op.add_column(sa.Column('track_names', sa.JSON(), server_default='{}',
+                                      nullable=False))
     # The best plan we know for existing sessions is the mode they have now.
     op.execute("UPDATE sessions SET planned_mode = mode")
 
 
 def downgrade():
     with op.batch_alter_table('sessions', schema=None) as batch_op:
+        batch_op.drop_column('track_names')
         batch_op.drop_column('planned_mode')
