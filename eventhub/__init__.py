@@ -40,10 +40,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    from .catalogs import ensure_compiled
     from .web import i18n
 
+    # Compiled here, so that every way of starting the server (make, gunicorn, flask run)
+    # shows the translated interface.
+    catalogs = ensure_compiled(fallback=Path(app.instance_path) / "translations")
     babel.init_app(app, locale_selector=i18n.select_locale,
-                   default_translation_directories=str(Path(__file__).parent / "translations"))
+                   default_translation_directories=str(catalogs))
     # Flask-SocketIO keeps an earlier init_app's message queue (tests build many apps).
     socketio.server_options.pop("client_manager", None)
     from .live import fanout
@@ -97,14 +101,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _bounded_int_routes(app: Flask) -> None:
     """``<int:...>`` in every route matches 0..2**63-1 only: a larger id is a 404 from routing,
     never an overflow in the database driver."""
+    from werkzeug.exceptions import NotFound
     from werkzeug.routing import IntegerConverter
 
     from .services.common import MAX_ID
 
     class BoundedIntegerConverter(IntegerConverter):
+        # ASCII digits only: werkzeug's \d would read "١" (an Arabic-Indic one) as id 1.
+        regex = r"[0-9]+"
+
         def __init__(self, url_map, *args, **kwargs):
             kwargs.setdefault("max", MAX_ID)
             super().__init__(url_map, *args, **kwargs)
+
+        def to_python(self, value: str) -> int:
+            # A path that names a too-large id names nothing: 404 on every method. (Not
+            # matching the rule would let routing answer 405 for a rule of another method.)
+            number = int(value)
+            if self.max is not None and number > self.max:
+                raise NotFound()
+            return number
 
     app.url_map.converters["int"] = BoundedIntegerConverter
 
@@ -166,11 +182,14 @@ def _register_errors(app: Flask) -> None:
         db.session.rollback()
         codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
+        # Keep the exception's own headers (405's Allow, 429's Retry-After), not its body's.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         if wants_json():
             body = {"error": {"code": codes.get(error.code, "error"),
                               "message": error.description or error.name, "fields": {}}}
-            return jsonify(body), error.code
-        return render_error(error.code, error.description or error.name)
+            return jsonify(body), error.code, headers
+        page, status = render_error(error.code, error.description or error.name)
+        return page, status, headers
 
 
 def healthz():

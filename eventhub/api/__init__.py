@@ -37,6 +37,7 @@ class Route:
     paginated: bool
     access: str
     query: tuple[tuple[str, str], ...]
+    raw_body: str | None = None  # media type of a body that is not JSON (a file upload)
 
 
 ROUTES: list[Route] = []
@@ -173,18 +174,23 @@ def endpoint(
     paginated: bool = False,
     query: tuple[tuple[str, str], ...] = (),
     limit: Callable[[], str] | None = None,
+    guard: Callable[..., None] | None = None,
+    raw_body: str | None = None,
 ) -> Callable:
     """Register a view on the blueprint; with ``body``, the view gets ``body=<model>``.
 
     ``limit`` returns a Flask-Limiter rate (e.g. "10 per minute") per client address.
+    ``guard`` (one of :mod:`.guards`) answers 401, 404 and 403 before the body is read.
     """
 
     def decorator(view: Callable) -> Callable:
         ROUTES.append(Route(rule, method, summary, body, response, status, paginated, access,
-                            query))
+                            query, raw_body))
 
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
+            if guard is not None:
+                guard(**kwargs)
             if body is not None:
                 kwargs["body"] = parse_body(body)
             result = view(**kwargs)

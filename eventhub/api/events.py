@@ -10,7 +10,7 @@ from ..services import events as event_service
 from ..services import sessions as session_service
 from ..services import switching
 from ..services.common import get_or_404, paginate
-from . import actor, endpoint, id_arg, page, page_args
+from . import actor, endpoint, guards, id_arg, page, page_args
 from .schemas import (
     EventCreate,
     EventOut,
@@ -40,7 +40,7 @@ def list_events():
 
 
 @endpoint("/events", "POST", summary="Create an event", body=EventCreate, response=EventOut,
-          status=201, access="organizers")
+          status=201, access="organizers", guard=guards.organizers)
 def create_event(body: EventCreate):
     data = body.model_dump()
     data["title"], data["description"] = texts(body.title), texts(body.description)
@@ -54,7 +54,7 @@ def get_event(event_id: int):
 
 
 @endpoint("/events/<int:event_id>", "PATCH", summary="Change an event", body=EventUpdate,
-          response=EventOut, access="organizers")
+          response=EventOut, access="organizers", guard=guards.event_organizers)
 def update_event(event_id: int, body: EventUpdate):
     event = get_or_404(Event, event_id, "event")
     return event_to_dict(event_service.update_event(actor(), event, changes(body)))
@@ -69,7 +69,7 @@ def list_rooms(event_id: int):
 
 
 @endpoint("/events/<int:event_id>/rooms", "POST", summary="Add a hall", body=RoomCreate,
-          response=RoomOut, status=201, access="organizers")
+          response=RoomOut, status=201, access="organizers", guard=guards.event_organizers)
 def create_room(event_id: int, body: RoomCreate):
     event = get_or_404(Event, event_id, "event")
     return room_to_dict(event_service.create_room(actor(), event, body.model_dump()))
@@ -105,14 +105,16 @@ def list_sessions(event_id: int):
 
 
 @endpoint("/events/<int:event_id>/sessions", "POST", summary="Add a session",
-          body=SessionCreate, response=SessionOut, status=201, access="organizers")
+          body=SessionCreate, response=SessionOut, status=201, access="organizers",
+          guard=guards.event_organizers)
 def create_session(event_id: int, body: SessionCreate):
     event = get_or_404(Event, event_id, "event")
     return session_to_dict(session_service.create_session(actor(), event, changes(body)))
 
 
 @endpoint("/events/<int:event_id>/switch", "POST", summary="Move the whole event",
-          body=EventSwitchRequest, response=SessionOut, paginated=True, access="organizers")
+          body=EventSwitchRequest, response=SessionOut, paginated=True, access="organizers",
+          guard=guards.event_organizers)
 def switch_event(event_id: int, body: EventSwitchRequest):
     event = get_or_404(Event, event_id, "event")
     moved = switching.switch_event(event, body.mode, actor=actor())

@@ -7,7 +7,7 @@ from flask import request
 from ..models import Event
 from ..services import importing
 from ..services.common import get_or_404
-from . import actor, body_bytes, endpoint
+from . import actor, body_bytes, endpoint, guards
 from .schemas import Out
 
 
@@ -32,7 +32,8 @@ class ImportReportOut(Out):
 @endpoint("/events/<int:event_id>/import", "POST",
           summary="Import a programme from an iCalendar file (raw text/calendar body)",
           response=ImportReportOut, access="organizers",
-          query=(("lang", "language of the file's texts: ru, de or en (default en)"),))
+          query=(("lang", "language of the file's texts: ru, de or en (default en)"),),
+          guard=guards.event_organizers, raw_body="text/calendar")
 def import_programme(event_id: int):
     """Create or update sessions from the ``.ics`` body; 400 when it is not iCalendar."""
     event = get_or_404(Event, event_id, "event")

@@ -7,11 +7,12 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from ..services.common import MAX_ID
 from . import ROUTES, bp
 from .schemas import ErrorOut
 
 REF = "#/components/schemas/{model}"
-ID = {"type": "integer", "format": "int64", "minimum": 1}
+ID = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID}
 ERRORS = {
     "400": "Malformed request", "401": "No valid credentials", "403": "Not allowed",
     "404": "Not found", "409": "Conflict", "413": "Body over 1 MiB",
@@ -46,12 +47,12 @@ def document() -> dict[str, Any]:
             "parameters": list(params),
             "responses": {},
         }
-        if route.paginated:
+        if route.paginated and route.method == "GET":  # a switch answers a list, unpaged
             operation["parameters"] += [
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                             "maximum": 500, "default": 50}},
                 {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0,
-                                                             "default": 0}},
+                                                             "maximum": MAX_ID, "default": 0}},
             ]
         for name, description in route.query:
             operation["parameters"].append({"name": name, "in": "query",
@@ -61,6 +62,9 @@ def document() -> dict[str, Any]:
         if route.body is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": REF.format(model=route.body.__name__)}}}}
+        if route.raw_body is not None:
+            operation["requestBody"] = {"required": True, "content": {route.raw_body: {
+                "schema": {"type": "string"}}}}
         ok: dict[str, Any] = {"description": "Success"}
         if route.response is not None and route.status != 204:
             schema: dict[str, Any] = {"$ref": REF.format(model=route.response.__name__)}

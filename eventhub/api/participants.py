@@ -7,7 +7,7 @@ from flask import current_app, request
 from ..models import Event, Participant, Session
 from ..services import access, agenda, invitations, participants
 from ..services.common import get_or_404
-from . import actor, endpoint, page, page_args, validate
+from . import actor, endpoint, guards, page, page_args, validate
 from .schemas import (
     AgendaItemOut,
     InvitationRequest,
@@ -47,7 +47,8 @@ def item_to_dict(item) -> dict:
           query=(("role", "only this role"), ("attendance", "in_person or remote"),
                  ("invitation_status", "invited, accepted or declined"),
                  ("organization", "only this organization (delegation)"),
-                 ("q", "part of the name or e-mail")))
+                 ("q", "part of the name or e-mail")),
+          guard=guards.event_organizers)
 def list_participants(event_id: int):
     limit, offset = page_args()
     event = get_or_404(Event, event_id, "event")
@@ -60,28 +61,29 @@ def list_participants(event_id: int):
 
 
 @endpoint("/events/<int:event_id>/participants", "POST", summary="Invite a participant",
-          body=ParticipantCreate, response=ParticipantOut, status=201, access="organizers")
+          body=ParticipantCreate, response=ParticipantOut, status=201, access="organizers",
+          guard=guards.event_organizers)
 def create_participant(event_id: int, body: ParticipantCreate):
     event = get_or_404(Event, event_id, "event")
     return show(participants.create_participant(actor(), event, body.model_dump()))
 
 
 @endpoint("/participants/<int:participant_id>", "GET", summary="Get a participant",
-          response=ParticipantOut, access=SELF)
+          response=ParticipantOut, access=SELF, guard=guards.participant_self)
 def get_participant(participant_id: int):
     return show(participants.get_participant(actor(), participant_id))
 
 
 @endpoint("/participants/<int:participant_id>", "PATCH", summary="Change a participant",
           body=ParticipantUpdate, response=ParticipantOut,
-          access="organizers; the participant their own language")
+          access="organizers; the participant their own language", guard=guards.participant_self)
 def update_participant(participant_id: int, body: ParticipantUpdate):
     participant = participants.get_participant(actor(), participant_id)
     return show(participants.update_participant(actor(), participant, changes(body)))
 
 
 @endpoint("/participants/<int:participant_id>", "DELETE", summary="Remove a participant",
-          status=204, access="organizers")
+          status=204, access="organizers", guard=guards.participant_organizers)
 def delete_participant(participant_id: int):
     participant = get_or_404(Participant, participant_id, "participant")
     participants.delete_participant(actor(), participant)
@@ -89,7 +91,7 @@ def delete_participant(participant_id: int):
 
 @endpoint("/participants/<int:participant_id>/token", "POST",
           summary="Revoke the personal link and issue a new one", response=ParticipantOut,
-          access="organizers")
+          access="organizers", guard=guards.participant_organizers)
 def rotate_token(participant_id: int):
     participant = get_or_404(Participant, participant_id, "participant")
     return show(participants.rotate_token(actor(), participant))
@@ -97,7 +99,8 @@ def rotate_token(participant_id: int):
 
 @endpoint("/participants/<int:participant_id>/invitation", "POST",
           summary="Accept or decline the invitation, and choose in person or remote",
-          body=InvitationRequest, response=ParticipantOut, access=SELF)
+          body=InvitationRequest, response=ParticipantOut, access=SELF,
+          guard=guards.participant_self)
 def answer_invitation(participant_id: int, body: InvitationRequest):
     participant = participants.get_participant(actor(), participant_id)
     return show(invitations.answer_invitation(actor(), participant, body.status,
@@ -105,7 +108,7 @@ def answer_invitation(participant_id: int, body: InvitationRequest):
 
 
 @endpoint("/participants/<int:participant_id>/agenda", "GET", summary="The personal agenda",
-          response=SessionOut, paginated=True, access=SELF)
+          response=SessionOut, paginated=True, access=SELF, guard=guards.participant_self)
 def list_agenda(participant_id: int):
     limit, offset = page_args()
     participant = participants.get_participant(actor(), participant_id)
@@ -119,21 +122,24 @@ def _load(participant_id: int, session_id: int) -> tuple[Participant, Session]:
 
 
 @endpoint("/participants/<int:participant_id>/agenda/<int:session_id>", "GET",
-          summary="Is the session on the agenda", response=AgendaItemOut, access=SELF)
+          summary="Is the session on the agenda", response=AgendaItemOut, access=SELF,
+          guard=guards.participant_self)
 def get_agenda_item(participant_id: int, session_id: int):
     participant, event_session = _load(participant_id, session_id)
     return item_to_dict(agenda.get_agenda_item(actor(), participant, event_session))
 
 
 @endpoint("/participants/<int:participant_id>/agenda/<int:session_id>", "PUT",
-          summary="Put the session on the agenda", response=AgendaItemOut, access=SELF)
+          summary="Put the session on the agenda", response=AgendaItemOut, access=SELF,
+          guard=guards.participant_self)
 def add_agenda_item(participant_id: int, session_id: int):
     participant, event_session = _load(participant_id, session_id)
     return item_to_dict(agenda.add_to_agenda(actor(), participant, event_session))
 
 
 @endpoint("/participants/<int:participant_id>/agenda/<int:session_id>", "DELETE",
-          summary="Take the session off the agenda", status=204, access=SELF)
+          summary="Take the session off the agenda", status=204, access=SELF,
+          guard=guards.participant_self)
 def remove_agenda_item(participant_id: int, session_id: int):
     participant, event_session = _load(participant_id, session_id)
     agenda.remove_from_agenda(actor(), participant, event_session)

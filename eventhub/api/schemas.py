@@ -6,12 +6,14 @@ serializers feed REST bodies, Socket.IO acks and broadcasts alike.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -33,6 +35,35 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
 # A row id: positive and within a 64-bit INTEGER (a larger one would not even bind in SQLite).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _iso(pattern: re.Pattern, parse: Any, what: str) -> Any:
+    """Only ISO 8601 text: pydantic alone reads "1796148000" as a Unix time. The text is
+    parsed here (strict validation of JSON would refuse a str coming out of a validator)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"an ISO 8601 {what}")
+        if isinstance(value, str):
+            if not pattern.match(value):
+                raise ValueError(f"an ISO 8601 {what}")
+            try:
+                return parse(value)
+            except ValueError as exc:
+                raise ValueError(f"an ISO 8601 {what}") from exc
+        return value
+
+    return BeforeValidator(check)
+
+
+#: An instant, ISO 8601 with offset (DESIGN.md).
+Instant = Annotated[AwareDatetime,
+                    _iso(ISO_DATETIME, datetime.fromisoformat, "date and time with offset")]
+#: A calendar day, ISO 8601.
+Day = Annotated[date, _iso(ISO_DATE, date.fromisoformat, "date (YYYY-MM-DD)")]
 
 
 class Schema(BaseModel):
@@ -70,8 +101,8 @@ class EventCreate(Schema):
     title: Texts
     description: Texts | None = None
     timezone: str = Field(max_length=64)
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     venue: str = Field("", max_length=300)
     default_provider: str = Field("jitsi", max_length=40)
     fallback_provider: str | None = Field(None, max_length=40)
@@ -79,13 +110,37 @@ class EventCreate(Schema):
     published: bool = False
 
 
-class EventUpdate(Schema):
+NULLABLE = frozenset({"room_id", "fallback_provider", "description", "interpretation"})
+
+
+def _null_only_where_it_clears(schema: dict[str, Any]) -> None:
+    """An update's fields are optional; ``null`` is accepted only by the NULLABLE ones (the
+    others answer 422 for it), so the document must not offer it for them."""
+    for name, prop in schema.get("properties", {}).items():
+        if name in NULLABLE or "anyOf" not in prop:
+            continue
+        rest = [option for option in prop.pop("anyOf") if option.get("type") != "null"]
+        if len(rest) == 1:
+            prop.update(rest[0])
+        else:
+            prop["anyOf"] = rest
+        prop.pop("default", None)
+
+
+class Update(Schema):
+    """Base of PATCH bodies: every field optional, ``null`` only where it clears a value."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra=_null_only_where_it_clears)
+
+
+class EventUpdate(Update):
     slug: Slug | None = None
     title: Texts | None = None
     description: Texts | None = None
     timezone: str | None = Field(None, max_length=64)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     venue: str | None = Field(None, max_length=300)
     default_provider: str | None = Field(None, max_length=40)
     fallback_provider: str | None = Field(None, max_length=40)
@@ -107,7 +162,7 @@ class Interpretation(Schema):
     interpreter_ids: list[Id] = Field(default_factory=list, max_length=20)
 
 
-class RoomUpdate(Schema):
+class RoomUpdate(Update):
     name: Name | None = None
     capacity: int | None = Field(None, ge=0, le=1_000_000)
 
@@ -115,23 +170,26 @@ class RoomUpdate(Schema):
 class SessionCreate(Schema):
     title: Texts
     description: Texts | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     room_id: Id | None = None
     track: str = Field("", max_length=100)
     mode: Mode | None = None  # default: the event's (in person for a hybrid event)
+    track_names: Texts | None = None
     moderator_ids: list[Id] = Field(default_factory=list, max_length=100)
     speaker_ids: list[Id] = Field(default_factory=list, max_length=100)
     interpretation: Interpretation | None = None
 
 
-class SessionUpdate(Schema):
+class SessionUpdate(Update):
     title: Texts | None = None
     description: Texts | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     room_id: Id | None = None
     track: str | None = Field(None, max_length=100)
+    track_names: Texts | None = None
+    mode: Mode | None = None
     moderator_ids: list[Id] | None = Field(None, max_length=100)
     speaker_ids: list[Id] | None = Field(None, max_length=100)
     interpretation: Interpretation | None = None
@@ -143,7 +201,7 @@ class SwitchRequest(Schema):
 
 
 class EventSwitchRequest(Schema):
-    mode: Mode
+    mode: Literal["in_person", "hybrid", "online", "as_planned"]
 
 
 class StatusRequest(Schema):
@@ -163,7 +221,7 @@ class ParticipantCreate(Schema):
     invitation_status: InvitationStatus = "invited"
 
 
-class ParticipantUpdate(Schema):
+class ParticipantUpdate(Update):
     name: Name | None = None
     email: EmailStr | None = None
     organization: str | None = Field(None, max_length=200)
@@ -243,9 +301,6 @@ class TokenRequest(Schema):
     password: Annotated[str, StringConstraints(strip_whitespace=False, max_length=1000)]
 
 
-NULLABLE = frozenset({"room_id", "fallback_provider", "description", "interpretation"})
-
-
 def changes(body: Schema) -> dict[str, Any]:
     """The fields a PATCH body sets, texts as plain dicts. ``null`` clears a nullable field
     (room_id, fallback_provider, description) and is refused for any other."""
@@ -256,7 +311,7 @@ def changes(body: Schema) -> dict[str, Any]:
         from ..errors import Invalid
 
         raise Invalid(f"invalid fields: {', '.join(sorted(refused))}", fields=refused)
-    for name in ("title", "description"):
+    for name in ("title", "description", "track_names"):
         if name in data:
             data[name] = texts(getattr(body, name))
     return data
@@ -307,9 +362,13 @@ class SessionOut(Out):
     ends_at: datetime
     room_id: int | None
     track: str
+    track_names: dict[str, str]
     mode: Mode
+    planned_mode: Mode
     status: Status
     delay_minutes: int
+    expected_starts_at: datetime
+    expected_ends_at: datetime
     sequence: int
     version: int
     moderator_ids: list[int]
@@ -409,6 +468,8 @@ class SessionUpdated(Out):
     provider: str | None
     starts_at: datetime
     ends_at: datetime
+    expected_starts_at: datetime
+    expected_ends_at: datetime
     sequence: int
     version: int  # rises with every change of the session or its room: keep the highest
 
@@ -451,9 +512,12 @@ def session_to_dict(event_session: Session) -> dict[str, Any]:
         "title": event_session.title or {}, "description": event_session.description or {},
         "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
         "room_id": event_session.room_id, "track": event_session.track,
-        "mode": event_session.mode, "status": event_session.status,
-        "delay_minutes": event_session.delay_minutes, "sequence": event_session.sequence,
-        "version": event_session.version,
+        "track_names": event_session.track_names or {},
+        "mode": event_session.mode, "planned_mode": event_session.planned_mode,
+        "status": event_session.status, "delay_minutes": event_session.delay_minutes,
+        "expected_starts_at": iso(event_session.expected_starts_at),
+        "expected_ends_at": iso(event_session.expected_ends_at),
+        "sequence": event_session.sequence, "version": event_session.version,
         "moderator_ids": sorted(u.id for u in event_session.moderators),
         "speaker_ids": sorted(p.id for p in event_session.speakers),
         "interpretation": event_session.interpretation,
@@ -471,6 +535,8 @@ def session_update_payload(event_session: Session) -> dict[str, Any]:
         "room_state": video_room.state if video_room else None,
         "provider": video_room.provider if video_room else None,
         "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
+        "expected_starts_at": iso(event_session.expected_starts_at),
+        "expected_ends_at": iso(event_session.expected_ends_at),
         "sequence": event_session.sequence, "version": event_session.version,
     }  # fmt: skip
 

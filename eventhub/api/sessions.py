@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import NotFound
 from ..services import access, provisioning, switching
 from ..services import sessions as session_service
-from . import actor, endpoint
+from . import actor, endpoint, guards
 from .schemas import (
     SessionOut,
     SessionUpdate,
@@ -28,21 +28,23 @@ def get_session(session_id: int):
 
 
 @endpoint("/sessions/<int:session_id>", "PATCH", summary="Change a session",
-          body=SessionUpdate, response=SessionOut, access="organizers")
+          body=SessionUpdate, response=SessionOut, access="organizers",
+          guard=guards.session_organizers)
 def update_session(session_id: int, body: SessionUpdate):
     event_session = session_service.get_session(actor(), session_id)
     return session_to_dict(session_service.update_session(actor(), event_session, changes(body)))
 
 
 @endpoint("/sessions/<int:session_id>", "DELETE", summary="Delete a session",
-          status=204, access="organizers")
+          status=204, access="organizers", guard=guards.session_organizers)
 def delete_session(session_id: int):
     event_session = session_service.get_session(actor(), session_id)
     session_service.delete_session(actor(), event_session)
 
 
 @endpoint("/sessions/<int:session_id>/switch", "POST", summary="Move a session online, "
-          "hybrid or back in person", body=SwitchRequest, response=SessionOut, access=MODERATORS)
+          "hybrid or back in person", body=SwitchRequest, response=SessionOut, access=MODERATORS,
+          guard=guards.session_moderators)
 def switch_session(session_id: int, body: SwitchRequest):
     event_session = session_service.get_session(actor(), session_id)
     switching.switch_session(event_session, body.mode, body.provider, actor=actor())
@@ -50,7 +52,8 @@ def switch_session(session_id: int, body: SwitchRequest):
 
 
 @endpoint("/sessions/<int:session_id>/status", "POST", summary="Go live, pause, end, delay, "
-          "cancel", body=StatusRequest, response=SessionOut, access=MODERATORS)
+          "cancel", body=StatusRequest, response=SessionOut, access=MODERATORS,
+          guard=guards.session_moderators)
 def set_status(session_id: int, body: StatusRequest):
     event_session = session_service.get_session(actor(), session_id)
     session_service.set_session_status(actor(), event_session, body.status, body.delay_minutes)

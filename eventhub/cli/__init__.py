@@ -51,11 +51,18 @@ def seed_demo(start_date, if_empty: bool) -> None:
         click.echo("the database has events already: demo not loaded")
         return
     day: date | None = start_date.date() if start_date else None
+    deferred = bool(current_app.config["EVENTHUB_SANDBOX"])
+    # The simulators run inside `serve`: rooms made now would point at the real providers.
+    current_app.config["PROVISIONING_DEFERRED"] = deferred
     try:
         result = demo.seed_demo(day)
     except DomainError as error:
         _fail(error)
-    if result.created:
+    finally:
+        current_app.config["PROVISIONING_DEFERRED"] = False
+    if result.created and deferred:
+        click.echo("the demo's video rooms are made when `serve` starts the provider sandbox")
+    elif result.created:
         click.echo("provisioning the demo's video rooms ...")
         provisioning.dispatcher().wait(60)  # `serve` takes up any left pending
     click.echo("demo conference loaded" if result.created else "demo conference already there")
@@ -100,6 +107,11 @@ def serve(host: str, port: int) -> None:
 def run_server(app: Flask, host: str, port: int) -> None:
     """What ``serve`` runs in either mode (inside the app's context): the sandbox when asked
     for, rooms left pending taken up, then the web and Socket.IO server."""
+    if not os.environ.get("EVENTHUB_BASE_URL"):
+        # Links (participants' links, feeds, the Socket.IO origin) point at the served port.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        shown = f"[{shown}]" if ":" in shown else shown
+        app.config["EVENTHUB_BASE_URL"] = f"http://{shown}:{port}"
     server = app.extensions.get("eventhub.sandbox")  # create_app started it
     if server is not None:
         click.echo(f"provider sandbox on {server.url} (EVENTHUB_SANDBOX=1)")

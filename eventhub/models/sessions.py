@@ -74,7 +74,15 @@ class Session(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     track: Mapped[str] = mapped_column(String(100), default="")
+    # The track as each language names it ({"ru": ..., "de": ..., "en": ...}, any subset);
+    # `track` stays the key that filters use and is shown where no name is given.
+    track_names: Mapped[dict] = mapped_column(JSON, default=dict)
     mode: Mapped[str] = mapped_column(String(20), default="in_person")
+    # The mode the programme was planned with: whole-event switches change `mode` only, and
+    # `as_planned` returns to this (set on create and by an organizer's edit of the mode).
+    planned_mode: Mapped[str] = mapped_column(
+        String(20), default="in_person", server_default="in_person"
+    )
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     delay_minutes: Mapped[int] = mapped_column(default=0)
     # Language interpretation: {"languages": ["ru", "de"], "interpreter_ids": [participant ids]}.

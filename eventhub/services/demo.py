@@ -76,13 +76,18 @@ HALLS = [
 ]  # fmt: skip
 
 
-# Tracks as the bilingual programme names them (data, shown as entered, like the halls).
-TRACKS = {
-    "plenary": "Пленум / Plenum", "economy": "Экономика / Wirtschaft",
-    "culture": "Культура / Kultur", "youth": "Молодёжь / Jugend", "press": "Пресса / Presse",
-    "civil-society": "Общество / Gesellschaft", "health": "Здоровье / Gesundheit",
-    "ecology": "Экология / Ökologie",
+# Tracks: a key (what ?track= filters by) and its name in each language, like the titles.
+TRACK_NAMES = {
+    "plenary": {"ru": "Пленум", "de": "Plenum", "en": "Plenary"},
+    "economy": {"ru": "Экономика", "de": "Wirtschaft", "en": "Economy"},
+    "culture": {"ru": "Культура", "de": "Kultur", "en": "Culture"},
+    "youth": {"ru": "Молодёжь", "de": "Jugend", "en": "Youth"},
+    "press": {"ru": "Пресса", "de": "Presse", "en": "Press"},
+    "civil-society": {"ru": "Общество", "de": "Gesellschaft", "en": "Civil society"},
+    "health": {"ru": "Здоровье", "de": "Gesundheit", "en": "Health"},
+    "ecology": {"ru": "Экология", "de": "Ökologie", "en": "Ecology"},
 }  # fmt: skip
+TRACKS = {key: key for key in TRACK_NAMES}
 
 
 @dataclass(frozen=True)
@@ -293,6 +298,7 @@ def _seed_programme(organizer: User, moderators: list[User], event: Event, start
                             "en": "Moderated, with simultaneous interpreting (ru/de)."},
             "starts_at": starts, "ends_at": starts + timedelta(minutes=slot.minutes),
             "room_id": halls[slot.hall].id, "track": slot.track,
+            "track_names": TRACK_NAMES[slot.track],
             "moderator_ids": [moderators[index % len(moderators)].id],
             "speaker_ids": [speakers[index % len(speakers)].id,
                             speakers[(index + 7) % len(speakers)].id],

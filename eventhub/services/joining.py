@@ -23,10 +23,10 @@ class JoinDecision:
 
 
 def join_window_opens(event_session: Session) -> datetime:
-    """When the session's join links open: the event's join window before its start."""
+    """When the session's join links open: the event's join window before its expected start
+    (a delay moves it)."""
     minutes = event_session.event.join_window_minutes
-    return event_session.starts_at + timedelta(minutes=event_session.delay_minutes) \
-        - timedelta(minutes=minutes)
+    return event_session.expected_starts_at - timedelta(minutes=minutes)
 
 
 def window_open(event_session: Session, now: datetime | None = None) -> bool:
@@ -36,8 +36,7 @@ def window_open(event_session: Session, now: datetime | None = None) -> bool:
         return True
     if event_session.status in ("ended", "cancelled"):
         return False
-    return join_window_opens(event_session) <= now <= event_session.ends_at + timedelta(
-        minutes=event_session.delay_minutes)
+    return join_window_opens(event_session) <= now <= event_session.expected_ends_at
 
 
 def participant_for_join(token: str | None, event_session: Session) -> Participant:

@@ -65,7 +65,13 @@ class Release:
 
 
 def enqueue_provision(room_id: int) -> None:
-    """Provision the room in the background (after the caller's commit)."""
+    """Provision the room in the background (after the caller's commit).
+
+    With ``PROVISIONING_DEFERRED`` (``seed-demo`` under EVENTHUB_SANDBOX=1, before the
+    simulators run) the room stays pending: ``serve`` takes it up at start-up.
+    """
+    if current_app.config.get("PROVISIONING_DEFERRED"):
+        return
     submit(provision_room, room_id)
 
 
@@ -104,10 +110,17 @@ def discard_releases() -> None:
 def room_key(room: VideoRoom) -> str:
     """The provider-side idempotency key: stable for the session and generation, and tagged
     with an HMAC under this installation's SECRET_KEY, so a room name (Jitsi without JWT) can't
-    be guessed from a session id and two installations never meet in the same room."""
+    be guessed from a session id and two installations never meet in the same room.
+
+    The tag also covers the session's creation instant (to the microsecond): two databases
+    sharing one ``instance/secret_key`` (a fresh demo database, a copy for tests) number their
+    sessions alike, and a new session must never get an old session's public room.
+    """
     base = f"s{room.session_id}-g{room.generation}"
+    created = room.session.created_at if room.session is not None else None
+    stamp = created.isoformat() if created is not None else ""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    tag = hmac.new(secret, base.encode(), hashlib.sha256).hexdigest()[:16]
+    tag = hmac.new(secret, f"{base}-{stamp}".encode(), hashlib.sha256).hexdigest()[:16]
     return f"eventhub-{base}-{tag}"
 
 

@@ -39,10 +39,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Changes a calendar shows (times, texts, place, mode, cancellation) bump `sequence`.
 CALENDAR_FIELDS = frozenset(
-    {"title", "description", "starts_at", "ends_at", "room_id", "track", "mode"}
+    {"title", "description", "starts_at", "ends_at", "room_id", "track", "track_names", "mode"}
 )
 SESSION_FIELDS = ("title", "description", "starts_at", "ends_at", "room_id", "track",
-                  "interpretation")
+                  "track_names", "interpretation")
 
 
 def get_session(actor: Actor, session_id: int) -> Session:
@@ -176,7 +176,7 @@ def create_session(actor: Actor, event: Event, data: dict[str, Any]) -> Session:
     session gets its pending video room at once, on the event's default provider.
     """
     access.require_organizer(actor)
-    values = {"title": {}, "description": {}, "track": "", "room_id": None,
+    values = {"title": {}, "description": {}, "track": "", "track_names": {}, "room_id": None,
               "interpretation": None, **data}
     mode = values.get("mode") or (event.mode if event.mode != "hybrid" else "in_person")
     if mode not in MODES:
@@ -187,6 +187,8 @@ def create_session(actor: Actor, event: Event, data: dict[str, Any]) -> Session:
     event_session = Session(
         event=event, mode=mode, **{k: values[k] for k in SESSION_FIELDS}, **_people(values)
     )
+    # The plan is the mode asked for, not a whole-event switch in force (DESIGN: planned mode).
+    event_session.planned_mode = values.get("mode") or "in_person"
     # An online event's new session needs its room like the ones switch_event moved.
     room = VideoRoom(session=event_session, provider=event.default_provider, data={},
                      host_data={}) if mode in VIDEO_MODES else None
@@ -211,6 +213,14 @@ def update_session(actor: Actor, event_session: Session, data: dict[str, Any]) -
         if {p.id for p in getattr(event_session, name)} != {p.id for p in people}:
             setattr(event_session, name, people)
             changed.add(name)
+    room = None
+    if data.get("mode") is not None:
+        try:
+            room = _replan(event_session, data["mode"], changed)
+        except Exception:
+            db.session.rollback()
+            provisioning.discard_releases()
+            raise
     if not changed:
         return event_session
     if changed & CALENDAR_FIELDS:
@@ -219,11 +229,34 @@ def update_session(actor: Actor, event_session: Session, data: dict[str, Any]) -
     rescheduled = bool(changed & {"starts_at", "ends_at", "title", "interpretation",
                                   "moderators"})
     db.session.commit()
+    if room is not None:
+        provisioning.enqueue_provision(room.id)
+    provisioning.flush_releases()
     if rescheduled:
         from .switching import reschedule_room
 
         reschedule_room(event_session)
     return event_session
+
+
+def _replan(event_session: Session, mode: str, changed: set[str]) -> VideoRoom | None:
+    """An organizer's edit of the mode changes the plan, and the session with it.
+
+    A finished session only keeps the new plan (a reinstated one returns with it). Returns
+    a room to provision after the commit.
+    """
+    from .switching import apply_mode
+
+    if event_session.planned_mode != mode:
+        event_session.planned_mode = mode
+        changed.add("planned_mode")
+    if event_session.is_finished:
+        return None
+    before = event_session.mode
+    room = apply_mode(event_session, mode)
+    if event_session.mode != before:
+        changed.add("switched")  # apply_mode bumped the sequence itself
+    return room
 
 
 def delete_session(actor: Actor, event_session: Session) -> None:
@@ -243,6 +276,8 @@ def set_session_status(
     """Move a session along the status machine (its moderators and organizers).
 
     An illegal transition is a 409; the same status again (but a new delay) changes nothing.
+    Cancelling deletes the provider room; reinstating (``cancelled -> scheduled``) returns
+    the session with its planned mode and a new room where that mode needs one.
     """
     access.require_moderator(actor, event_session)
     if status == "delayed" and delay_minutes is None and event_session.status != "delayed":
@@ -259,12 +294,35 @@ def set_session_status(
             fields={"status": f"not allowed from {event_session.status}"},
             code="illegal_transition",
         )
-    event_session.status = status
-    delay = delay_minutes if status == "delayed" else 0
-    # Calendars show the expected times: a new delay is a change they must see.
-    if status == "cancelled" or delay != event_session.delay_minutes:
-        event_session.sequence += 1
-    event_session.delay_minutes = delay
-    event_session.updated_at = utcnow()
-    db.session.commit()
+    from .switching import apply_mode, drop_room
+
+    reinstated = event_session.status == "cancelled"
+    room = None
+    try:
+        if status == "cancelled":
+            drop_room(event_session)
+        elif reinstated:
+            room = apply_mode(event_session, event_session.planned_mode, renew=True)
+        # A delay stays with the session once it runs late (its expected times are what
+        # pages and feeds show); a new plan (cancelled, reinstated) has none.
+        if status == "delayed":
+            delay = delay_minutes
+        elif status in ("cancelled", "scheduled"):
+            delay = 0
+        else:
+            delay = event_session.delay_minutes
+        event_session.status = status
+        # Calendars show the expected times: a new delay is a change they must see.
+        if status == "cancelled" or reinstated or delay != event_session.delay_minutes:
+            event_session.sequence += 1
+        event_session.delay_minutes = delay
+        event_session.updated_at = utcnow()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        provisioning.discard_releases()
+        raise
+    if room is not None:
+        provisioning.enqueue_provision(room.id)
+    provisioning.flush_releases()
     return event_session

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ..errors import Invalid
+from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..models import MODES, Event, Session, VideoRoom, utcnow
 from . import access, provisioning
@@ -25,11 +25,14 @@ from .providers import check_provider
 log = logging.getLogger(__name__)
 
 ONLINE_MODES = ("online", "hybrid")
+#: A whole-event switch back: every session returns to the mode it was planned with.
+AS_PLANNED = "as_planned"
+EVENT_MODES = (*MODES, AS_PLANNED)
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise Invalid(f"unknown mode {mode!r}", fields={"mode": f"one of {', '.join(MODES)}"})
+def _check_mode(mode: str, modes: tuple[str, ...] = MODES) -> None:
+    if mode not in modes:
+        raise Invalid(f"unknown mode {mode!r}", fields={"mode": f"one of {', '.join(modes)}"})
 
 
 def _prepare_room(event_session: Session, provider: str | None) -> VideoRoom | None:
@@ -80,12 +83,35 @@ def _apply_switch(event_session: Session, mode: str, provider: str | None) -> Vi
         event_session.sequence += 1  # LOCATION and CONFERENCE change in calendars
         event_session.updated_at = utcnow()
     if mode == "in_person":
-        if room is not None and room.state in ("pending", "ready", "failed"):
-            provisioning.release_later(room)
-            room.state = "deleted"
-            room.lease_until = None
+        drop_room(event_session)
         return None
     return _prepare_room(event_session, provider)
+
+
+def drop_room(event_session: Session) -> None:
+    """Mark the session's room deleted and note its provider room for deletion after the
+    commit (switching in person, cancelling)."""
+    room = event_session.video_room
+    if room is not None and room.state in ("pending", "ready", "failed"):
+        provisioning.release_later(room)
+        room.state = "deleted"
+        room.lease_until = None
+
+
+def apply_mode(event_session: Session, mode: str, *, renew: bool = False) -> VideoRoom | None:
+    """Write ``mode`` into the open transaction for the programme's own services (an edit of
+    the plan, a reinstatement); return a room to provision after the commit.
+
+    ``renew``: the session's room was deleted (it was cancelled), so a video mode gets a
+    new room even when the mode itself does not change.
+    """
+    if not renew:
+        return _apply_switch(event_session, mode, None)
+    if event_session.mode != mode:
+        event_session.mode = mode
+        event_session.sequence += 1
+        event_session.updated_at = utcnow()
+    return _prepare_room(event_session, None) if mode in ONLINE_MODES else None
 
 
 def switch_session(
@@ -100,6 +126,12 @@ def switch_session(
     _check_mode(mode)
     if provider is not None:
         check_provider(provider)
+    if event_session.is_finished:
+        raise Conflict(
+            f"a {event_session.status} session cannot be switched",
+            fields={"mode": f"the session is {event_session.status}"},
+            code="session_finished",
+        )
     room = _commit_switch(lambda: _apply_switch(event_session, mode, provider), event_session)
     _snapshot(event_session)
     if room is not None:
@@ -155,12 +187,15 @@ def _rollback() -> None:
 def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
     """Move every session of the event that is not over to ``mode`` (organizers only).
 
+    ``as_planned`` returns each session to its planned mode (and the event to in person).
+    Sessions that are over (ended, cancelled, or past their expected end) are left alone.
     Each session keeps a pending or ready room; one without gets a room on the event's
     default provider. All rooms are provisioned concurrently. Returns the sessions moved.
     """
     access.require_organizer(actor)
-    _check_mode(mode)
-    event.mode = mode
+    _check_mode(mode, EVENT_MODES)
+    event.mode = "in_person" if mode == AS_PLANNED else mode
+    now = utcnow()
     rooms: list[VideoRoom] = []
     moved: list[Session] = []
     now = utcnow()
@@ -174,7 +209,8 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
             if event_session.is_over(now):
                 continue  # DESIGN.md: a whole-event switch leaves a session that is over alone
             before = (event_session.mode, event_session.sequence)
-            room = _apply_switch(event_session, mode, None)
+            target = event_session.planned_mode if mode == AS_PLANNED else mode
+            room = _apply_switch(event_session, target, None)
             if room is not None:
                 rooms.append(room)
             if (event_session.mode, event_session.sequence) != before:

@@ -1,4 +1,4 @@
-/* EventHub live pages: keep session badges, join buttons and times current from /live.
+/* EventHub live pages: keep session badges, join buttons, times and lists current from /live.
    No framework, no build step. Every session element carries data-session-id, data-status,
    data-mode (and data-version, data-room-state, data-delay, data-starts-at, data-ends-at,
    data-join-window). A payload (broadcast or snapshot) whose version is not newer than the one
@@ -23,6 +23,37 @@
     return new Intl.DateTimeFormat(config.locale, options).format(date);
   }
 
+  function dayAndClock(date, zone) {
+    var options = {dateStyle: "medium", timeStyle: "short"};
+    if (zone) { options.timeZone = zone; }
+    return new Intl.DateTimeFormat(config.locale, options).format(date);
+  }
+
+  function dayText(date, zone, style) {
+    var options = {dateStyle: style || "medium"};
+    if (zone) { options.timeZone = zone; }
+    return new Intl.DateTimeFormat(config.locale, options).format(date);
+  }
+
+  /* A zone as people say it ("Central European Time"), not its IANA id. */
+  function zoneName(zone) {
+    try {
+      var parts = new Intl.DateTimeFormat(config.locale, {timeZone: zone,
+        timeZoneName: "longGeneric"}).formatToParts(new Date());
+      for (var i = 0; i < parts.length; i++) {
+        if (parts[i].type === "timeZoneName") { return parts[i].value; }
+      }
+    } catch (e) { /* an old browser: the id is better than nothing */ }
+    return zone;
+  }
+
+  /* When a session is expected: as planned plus the announced delay (ms since the epoch). */
+  function expected(el) {
+    var delay = (parseInt(el.dataset.delay, 10) || 0) * 60000;
+    return {start: Date.parse(el.dataset.startsAt) + delay,
+            end: Date.parse(el.dataset.endsAt) + delay};
+  }
+
   function statusText(status, delay) {
     return fill(L.status[status] || status, {minutes: delay});
   }
@@ -33,9 +64,9 @@
     if (OVER.indexOf(d.status) >= 0) { return {state: "over"}; }
     if (d.mode === "in_person") { return {state: "in_person"}; }
     if (d.joinOpen === "1") { return {state: "open"}; }  // the server said so (join.open)
-    var delay = (parseInt(d.delay, 10) || 0) * 60000;
-    var opens = Date.parse(d.startsAt) + delay - (parseInt(d.joinWindow, 10) || 0) * 60000;
-    var ends = Date.parse(d.endsAt) + delay;
+    var times = expected(el);
+    var opens = times.start - (parseInt(d.joinWindow, 10) || 0) * 60000;
+    var ends = times.end;
     var running = d.status === "live" || d.status === "paused";
     if (!running && now < opens) { return {state: "not_yet", opens: new Date(opens)}; }
     if (!running && now > ends) { return {state: "over"}; }
@@ -52,7 +83,8 @@
     link.hidden = result.state !== "open";
     var message = "";
     if (result.state === "not_yet") {
-      message = fill(L.opens, {time: clock(result.opens, config.timezone)});
+      message = fill(L.opens, {date: dayText(result.opens, config.timezone),
+                               time: clock(result.opens, config.timezone)});
       box.dataset.joinOpensAt = result.opens.toISOString();
     } else if (result.state !== "open") {
       message = L[result.state] || "";
@@ -76,9 +108,89 @@
     return payload.version > parseInt(el.dataset.version, 10);
   }
 
+  /* The times shown for a session follow its expected times (a delay or a new time). */
+  function updateTimes(el) {
+    var times = expected(el);
+    el.querySelectorAll("time[data-time]").forEach(function (node) {
+      if (node.closest("[data-session-id]") !== el) { return; }
+      var instant = new Date(node.dataset.time === "end" ? times.end : times.start);
+      node.setAttribute("datetime", instant.toISOString());
+      var shown = node.dataset.dated ? dayAndClock(instant, config.timezone)
+        : clock(instant, config.timezone);
+      if (node.textContent !== shown) { node.textContent = shown; }
+    });
+    var day = el.querySelector("[data-day]");
+    if (day) { day.textContent = dayText(new Date(times.start), config.timezone, "full"); }
+  }
+
+  /* A session whose expected end has passed is shown as past (and offers no "go live"). */
+  function markPast(el) {
+    var finished = OVER.indexOf(el.dataset.status) >= 0;
+    var past = finished || Date.now() >= expected(el).end;
+    if (past) { el.dataset.past = "1"; } else { delete el.dataset.past; }
+    el.querySelectorAll('[data-badge="past"]').forEach(function (badge) {
+      if (badge.closest("[data-session-id]") === el) { badge.hidden = !past || finished; }
+    });
+  }
+
+  /* Lists (the programme by day and hall, "Now and next", the agenda) are the server's: when
+     a change moves a session between them, fetch the page again and swap those regions. */
+  var refreshTimer = null;
+  function scheduleRefresh() {
+    if (!document.querySelector("[data-live-region]")) { return; }
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refreshRegions, 300);
+  }
+
+  function refreshRegions() {
+    fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live-region]").forEach(function (region) {
+          var next = region.id && fresh.getElementById(region.id);
+          if (next) { region.replaceWith(document.importNode(next, true)); }
+        });
+        document.documentElement.dataset.refreshed =
+          String((parseInt(document.documentElement.dataset.refreshed, 10) || 0) + 1);
+        viewerTimes();
+        refreshAll();
+        planBoundary();
+      })
+      .catch(function () { /* offline: the next change or boundary tries again */ });
+  }
+
+  /* "Now and next" also changes by the clock: refresh at the next expected start or end. */
+  var boundaryTimer = null;
+  function planBoundary() {
+    if (!document.querySelector("[data-live-region]")) { return; }
+    var now = Date.now();
+    var next = Infinity;
+    document.querySelectorAll("[data-session-id]").forEach(function (el) {
+      var times = expected(el);
+      [times.start, times.end].forEach(function (t) { if (t > now && t < next) { next = t; } });
+    });
+    clearTimeout(boundaryTimer);
+    if (next !== Infinity && next - now < 24 * 3600000) {
+      boundaryTimer = setTimeout(scheduleRefresh, next - now + 1000);
+    }
+  }
+
   /* Apply a session.updated payload (or a subscribe snapshot) to every element of the session. */
-  function apply(payload) {
+  function apply(payload, snapshot) {
     var nodes = document.querySelectorAll('[data-session-id="' + payload.session_id + '"]');
+    var moved = nodes.length === 0 && !snapshot;  // a session this page does not list yet
+    nodes.forEach(function (el) {
+      if (!newer(el, payload)) { return; }  // an older state says nothing about moves
+      var d = el.dataset;
+      if (d.startsAt !== payload.starts_at && payload.starts_at &&
+          Date.parse(d.startsAt) !== Date.parse(payload.starts_at)) { moved = true; }
+      if (d.endsAt !== payload.ends_at && payload.ends_at &&
+          Date.parse(d.endsAt) !== Date.parse(payload.ends_at)) { moved = true; }
+      if ((parseInt(d.delay, 10) || 0) !== (payload.delay_minutes || 0)) { moved = true; }
+      if (d.status !== payload.status) { moved = true; }
+    });
     nodes.forEach(function (el) {
       if (!newer(el, payload)) { return; }
       if (typeof payload.version === "number") { el.dataset.version = payload.version; }
@@ -98,9 +210,12 @@
                payload.mode === "in_person");
       var modeText = el.querySelector("[data-mode-text]");
       if (modeText) { modeText.textContent = L.mode[payload.mode] || payload.mode; }
+      updateTimes(el);
+      markPast(el);
       updateJoin(el);
       el.dispatchEvent(new CustomEvent("eventhub:session", {bubbles: true, detail: payload}));
     });
+    if (moved) { scheduleRefresh(); }
   }
 
   /* The viewer's own clock next to the event's, when the two differ. */
@@ -109,9 +224,11 @@
     document.querySelectorAll("[data-viewer-time]").forEach(function (span) {
       var el = span.closest("[data-session-id]");
       if (!el || !zone || zone === config.timezone) { return; }
-      var start = new Date(el.dataset.startsAt);
-      var end = new Date(el.dataset.endsAt);
-      span.textContent = fill(L.viewer_time, {time: clock(start) + "–" + clock(end), zone: zone});
+      var times = expected(el);
+      var start = new Date(times.start);
+      var end = new Date(times.end);
+      span.textContent = fill(L.viewer_time, {time: dayAndClock(start) + "–" + clock(end),
+                                              zone: zoneName(zone)});
       span.hidden = false;
     });
   }
@@ -134,11 +251,15 @@
   }
 
   function refreshAll() {
-    document.querySelectorAll("[data-session-id]").forEach(updateJoin);
+    document.querySelectorAll("[data-session-id]").forEach(function (el) {
+      markPast(el);
+      updateJoin(el);
+    });
   }
 
   viewerTimes();
   refreshAll();
+  planBoundary();
   setInterval(refreshAll, 15000);  // the window opens by the clock, too
 
   var stateNode = document.querySelector("[data-live-state]");
@@ -154,7 +275,7 @@
       socket.emit("subscribe", {event_id: eventId}, function (ack) {
         if (!ack || !ack.sessions) { return; }
         ack.sessions.forEach(function (payload) {
-          apply(payload);
+          apply(payload, true);
           if (payload.join_open) { joinOpen(payload); }
         });
         if (ack.presence) { presence(ack.presence); }
@@ -165,10 +286,11 @@
     document.documentElement.dataset.live = "disconnected";
     if (stateNode) { stateNode.textContent = L.offline; }
   });
-  socket.on("session.updated", apply);
+  socket.on("session.updated", function (payload) { apply(payload, false); });
   socket.on("session.deleted", function (data) {
     document.querySelectorAll('[data-session-id="' + data.session_id + '"]').forEach(
       function (el) { el.remove(); });
+    scheduleRefresh();
   });
   socket.on("join.open", joinOpen);
   socket.on("presence", presence);

@@ -6,7 +6,7 @@ Views parse input, call services and render ``templates/``; they never write mod
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -94,10 +94,18 @@ def template_helpers() -> dict[str, Any]:
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
     return {"text": text, "logout_form": LogoutForm(), "locale": locale, "lang_url": lang_url,
+            "track_text": track_text,
             "status_text": labels.status_text, "mode_text": labels.mode_text,
             "room_text": labels.room_text, "absolute_url": absolute_url,
             "join_window_opens": joining.join_window_opens, "script_labels": labels.script_labels,
             **calendar_links.calendar_helpers()}
+
+
+def track_text(event_session: Session) -> str:
+    """The session's track in the page's language (its key where no name is given)."""
+    from flask_babel import get_locale
+
+    return pick_text(event_session.track_names, str(get_locale())) or event_session.track
 
 
 def absolute_url(path: str) -> str:
@@ -128,8 +136,10 @@ def event_participant(event_id: int) -> Participant | None:
 def index():
     """The published events; straight to the programme when there is only one."""
     events, _total = event_service.list_events(viewer(), 100, 0)
-    if len(events) == 1:
-        return redirect(url_for("web.programme", slug=events[0].slug))
+    if len(events) == 1:  # keep ?lang=: the programme is where the language gets chosen
+        lang = request.args.get("lang")
+        keep = {"lang": lang} if lang in current_app.config["LANGUAGES"] else {}
+        return redirect(url_for("web.programme", slug=events[0].slug, **keep))
     return render_template("programme/index.html", events=events)
 
 
@@ -138,14 +148,10 @@ def days_and_halls(event: Event, sessions: list[Session]) -> list[tuple]:
     tz = ZoneInfo(event.timezone)
     days: dict = defaultdict(lambda: defaultdict(list))
     for event_session in sessions:
-        day = event_session.starts_at.astimezone(tz).date()
+        day = event_session.expected_starts_at.astimezone(tz).date()
         hall = event_session.room.name if event_session.room else ""
         days[day][hall].append(event_session)
     return [(day, sorted(halls.items())) for day, halls in sorted(days.items())]
-
-
-def _end(event_session: Session) -> datetime:
-    return event_session.ends_at + timedelta(minutes=event_session.delay_minutes)
 
 
 def now_and_next(sessions: list[Session], now: datetime | None = None) -> list[tuple]:
@@ -158,8 +164,9 @@ def now_and_next(sessions: list[Session], now: datetime | None = None) -> list[t
     rows = []
     for hall, items in sorted(halls.items()):
         current = next((s for s in items if s.status in ("live", "paused")), None) or next(
-            (s for s in items if s.starts_at <= now < _end(s)), None)
-        upcoming = next((s for s in items if s.starts_at > now and s is not current), None)
+            (s for s in items if s.expected_starts_at <= now < s.expected_ends_at), None)
+        upcoming = min((s for s in items if s.expected_starts_at > now and s is not current),
+                       key=lambda s: s.expected_starts_at, default=None)
         if current or upcoming:
             rows.append((hall, current, upcoming))
     return rows
@@ -174,7 +181,10 @@ def programme(slug: str):
         abort(404)
     access.require_view_event(viewer(), event)
     sessions = list(db.session.scalars(session_service.list_sessions(viewer(), event)))
-    tracks = sorted({s.track for s in sessions if s.track})
+    # (key, name in the page's language): the key filters, the name is shown.
+    names = {s.track: s for s in sessions if s.track}
+    tracks = sorted(((key, track_text(s)) for key, s in names.items()),
+                    key=lambda item: item[1].casefold())
     track = request.args.get("track") or None
     shown = [s for s in sessions if track is None or s.track == track]
     return render_template(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_name
 from flask_babel import get_locale
+
+from ..models import utcnow
 
 
 def _locale() -> str:
@@ -27,6 +29,17 @@ def local_datetime(instant: datetime, tz: ZoneInfo) -> str:
     """A day and time of day in the event's zone, e.g. ``29 нояб. 2026 г., 18:30``."""
     day = instant.astimezone(tz).date()
     return f"{format_date(day, 'medium', locale=_locale())}, {local_time(instant, tz)}"
+
+
+def zone_name(timezone: str) -> str:
+    """A time zone as people say it in the page's language: "Moscow Time", "Moskauer Zeit",
+    "Москва" (CLDR's generic name), not its IANA id."""
+    return get_timezone_name(timezone, "long", locale=_locale())
+
+
+def now() -> datetime:
+    """This instant, for templates deciding what is past (``Session.is_over(now())``)."""
+    return utcnow()
 
 
 def day_label(day: date) -> str:
@@ -52,4 +65,6 @@ def register(app_or_bp) -> None:
     from ..services.provisioning import interpretation_state
 
     app_or_bp.add_app_template_global(interpretation_state)
+    app_or_bp.add_app_template_global(zone_name)
+    app_or_bp.add_app_template_global(now)
     app_or_bp.add_app_template_filter(ZoneInfo, "tz")

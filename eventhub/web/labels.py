@@ -72,7 +72,7 @@ def script_labels() -> dict[str, Any]:
         "status": status_labels(),
         "mode": mode_labels(),
         "room": room_labels(),
-        "opens": _("The join link opens at %(time)s.", time="{time}"),
+        "opens": _("The join link opens on %(date)s at %(time)s.", date="{date}", time="{time}"),
         "preparing": _("The video room is being prepared."),
         "in_person": _("This session takes place in person only."),
         "over": _("This session is over."),

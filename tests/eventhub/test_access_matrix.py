@@ -42,27 +42,51 @@ MATRIX = [
     ("GET", "/sessions/{session}/room", None, (200, 200, 200, 200, 200, 200)),
     ("GET", "/events/{event}/participants", None, (401, 403, 403, 403, 403, 200)),
     ("POST", "/events/{event}/participants", PERSON, (401, 403, 403, 403, 403, 201)),
-    ("GET", "/participants/{participant}", None, (401, 200, 403, 403, 403, 200)),
-    ("PATCH", "/participants/{participant}", {"language": "de"}, (401, 200, 403, 403, 403, 200)),
-    ("PATCH", "/participants/{participant}", {"role": "press"}, (401, 403, 403, 403, 403, 200)),
-    ("DELETE", "/participants/{participant}", None, (401, 403, 403, 403, 403, 204)),
-    ("POST", "/participants/{participant}/token", None, (401, 403, 403, 403, 403, 200)),
+    ("GET", "/participants/{participant}", None, (401, 200, 404, 404, 404, 200)),
+    ("PATCH", "/participants/{participant}", {"language": "de"}, (401, 200, 404, 404, 404, 200)),
+    ("PATCH", "/participants/{participant}", {"role": "press"}, (401, 403, 404, 404, 404, 200)),
+    ("DELETE", "/participants/{participant}", None, (401, 403, 404, 404, 404, 204)),
+    ("POST", "/participants/{participant}/token", None, (401, 403, 404, 404, 404, 200)),
     ("POST", "/participants/{participant}/invitation", {"status": "accepted"},
-     (401, 200, 403, 403, 403, 200)),
-    ("GET", "/participants/{participant}/agenda", None, (401, 200, 403, 403, 403, 200)),
-    ("GET", "/participants/{participant}/agenda/{session}", None, (401, 200, 403, 403, 403, 200)),
-    ("PUT", "/participants/{participant}/agenda/{session}", None, (401, 200, 403, 403, 403, 200)),
+     (401, 200, 404, 404, 404, 200)),
+    ("GET", "/participants/{participant}/agenda", None, (401, 200, 404, 404, 404, 200)),
+    ("GET", "/participants/{participant}/agenda/{session}", None, (401, 200, 404, 404, 404, 200)),
+    ("PUT", "/participants/{participant}/agenda/{session}", None, (401, 200, 404, 404, 404, 200)),
     ("DELETE", "/participants/{participant}/agenda/{session}", None,
-     (401, 204, 403, 403, 403, 204)),
+     (401, 204, 404, 404, 404, 204)),
     ("DELETE", "/tokens/current", None, (401, 401, 401, 204, 204, 204)),
 ]
 
-# The same for an unpublished event: it is invisible (404) to those not working on it.
+# The same for an unpublished event: it is invisible (404) to those not working on it, for
+# writes too (401 first: an anonymous write learns nothing of what exists).
 UNPUBLISHED = [
     ("GET", "/events/{event}", None, (404, 200, 404, 200, 200, 200)),
     ("GET", "/events/{event}/sessions", None, (404, 200, 404, 200, 200, 200)),
     ("GET", "/sessions/{session}", None, (404, 200, 404, 200, 200, 200)),
-    ("POST", "/sessions/{session}/switch", {"mode": "online"}, (404, 403, 404, 403, 200, 200)),
+    ("POST", "/sessions/{session}/switch", {"mode": "online"}, (401, 403, 404, 403, 200, 200)),
+    ("POST", "/sessions/{session}/status", {"status": "live"}, (401, 403, 404, 403, 200, 200)),
+    ("PATCH", "/sessions/{session}", {"track": "x"}, (401, 403, 404, 403, 403, 200)),
+    ("DELETE", "/sessions/{session}", None, (401, 403, 404, 403, 403, 204)),
+    ("PATCH", "/events/{event}", {"venue": "Moscow"}, (401, 403, 404, 403, 403, 200)),
+    ("POST", "/events/{event}/sessions", SESSION, (401, 403, 404, 403, 403, 201)),
+    ("POST", "/events/{event}/switch", {"mode": "online"}, (401, 403, 404, 403, 403, 200)),
+    ("POST", "/events/{event}/rooms", {"name": "Hall Z"}, (401, 403, 404, 403, 403, 201)),
+]
+
+# DESIGN's order of checks: 401, 404, 403, then 422. A body that is invalid in every way
+# gets the first answer that applies to the caller, whatever the body says.
+BAD = {"title": 5, "mode": "sideways", "status": "nowhere", "name": "", "starts_at": "x"}
+ORDER = [
+    ("POST", "/events", (401, 403, 403, 403, 403, 422)),
+    ("PATCH", "/events/{event}", (401, 403, 404, 403, 403, 422)),
+    ("POST", "/events/{event}/sessions", (401, 403, 404, 403, 403, 422)),
+    ("POST", "/events/{event}/switch", (401, 403, 404, 403, 403, 422)),
+    ("PATCH", "/sessions/{session}", (401, 403, 404, 403, 403, 422)),
+    ("POST", "/sessions/{session}/switch", (401, 403, 404, 403, 422, 422)),
+    ("POST", "/sessions/{session}/status", (401, 403, 404, 403, 422, 422)),
+    ("POST", "/events/{event}/participants", (401, 403, 404, 403, 403, 422)),
+    ("PATCH", "/participants/{participant}", (401, 422, 404, 404, 404, 422)),
+    ("POST", "/participants/{participant}/invitation", (401, 422, 404, 404, 404, 422)),
 ]
 
 
@@ -128,6 +152,30 @@ def test_access_matrix_unpublished_event(client, world, method, path, body, who,
     response = client.open("/api/v1" + path.format(**ids), method=method, json=body,
                            headers=bearer(tokens[who]))
     assert response.status_code == status, response.get_json()
+
+
+@pytest.mark.parametrize("method,path,body,who,status",
+                         list(cases([(m, p, BAD, st) for m, p, st in ORDER])))
+def test_order_of_checks_on_an_unpublished_event(client, world, method, path, body, who,
+                                                 status):
+    tokens, ids = world(published=False)
+    response = client.open("/api/v1" + path.format(**ids), method=method, json=body,
+                           headers=bearer(tokens[who]))
+    assert response.status_code == status, response.get_json()
+
+
+@pytest.mark.parametrize("path", ["/events/{event}/sessions", "/sessions/{session}/switch",
+                                  "/participants/{participant}"])
+def test_an_anonymous_write_to_a_missing_object_is_401_like_an_existing_one(client, world,
+                                                                            path):
+    _tokens, ids = world()
+    missing = {key: 999_999 for key in ids}
+    for values in (ids, missing):
+        response = client.post("/api/v1" + path.format(**values), json={})
+        assert response.status_code in (401, 405), response.get_json()
+        if response.status_code == 405:  # PATCH-only route
+            response = client.patch("/api/v1" + path.format(**values), json={})
+        assert response.status_code == 401, response.get_json()
 
 
 @pytest.mark.parametrize("who", ACTORS)

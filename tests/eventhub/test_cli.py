@@ -115,6 +115,7 @@ def test_serve_answers_the_demo_programme_and_pushes_live(tmp_path, mode):
 
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
            "SECRET_KEY": "test", "PYTHONPATH": str(ROOT)}
+    env.pop("EVENTHUB_BASE_URL", None)  # links follow the served port
     env.pop("EVENTHUB_ASYNC_MODE", None)
     if mode == "threading":
         env["EVENTHUB_ASYNC_MODE"] = "threading"
@@ -124,7 +125,6 @@ def test_serve_answers_the_demo_programme_and_pushes_live(tmp_path, mode):
                        timeout=120)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env["EVENTHUB_BASE_URL"] = base
     server = subprocess.Popen(flask + ["serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -139,6 +139,7 @@ def test_serve_answers_the_demo_programme_and_pushes_live(tmp_path, mode):
         assert programme["total"] >= 30
         page = requests.get(f"{base}/events/partner-cities-xvi?lang=ru", timeout=5)
         assert page.status_code == 200 and "Калуга" in page.text
+        assert f"{base}/calendars/events/" in page.text and ":5000" not in page.text
         client = socketio.Client(reconnection=False)
         client.connect(base, namespaces=["/live"], transports=["websocket"],
                        headers={"Origin": base}, wait_timeout=10)
@@ -171,3 +172,22 @@ def test_demo_shows_live_and_hybrid_sessions(migrated_app):
         press = [s for s in sessions if s.track == demo.TRACKS["press"]]
         assert press and all(s.mode == "hybrid" for s in press)
         assert all(s.video_room is not None and s.video_room.state == "ready" for s in press)
+
+
+def test_seed_demo_under_the_sandbox_makes_no_room_before_serve(app_config, tmp_path):
+    """EVENTHUB_SANDBOX=1: the simulators run in `serve`; rooms made before would be real."""
+    from eventhub import create_app
+    from eventhub.models import VideoRoom
+
+    app_config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'sandboxed.db'}"
+    app_config["EVENTHUB_SANDBOX"] = True
+    app = create_app(app_config)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["eventhub", "init-db"]).exit_code == 0
+    result = runner.invoke(args=["eventhub", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        rooms = list(db.session.scalars(select(VideoRoom)))
+        assert rooms and all(room.state == "pending" and not room.data for room in rooms)
+        assert not app.config.get("PROVISIONING_DEFERRED")
+        db.engine.dispose()

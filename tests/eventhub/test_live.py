@@ -82,6 +82,8 @@ def test_subscribe_ack_is_the_snapshot_in_the_broadcast_shape(sio, world, app):
             "mode": "in_person", "delay_minutes": 0, "room_state": None, "provider": None,
             "starts_at": event_session.starts_at.isoformat(),
             "ends_at": event_session.ends_at.isoformat(), "sequence": 0, "version": 0,
+            "expected_starts_at": event_session.starts_at.isoformat(),
+            "expected_ends_at": event_session.ends_at.isoformat(),
         }  # fmt: skip
 
 
@@ -153,7 +155,7 @@ def test_switch_via_rest_socketio_and_service_publish_the_same_shape(
     assert shapes[0] == shapes[1] == shapes[2]
     assert set(payloads[0]) == {"session_id", "event_id", "status", "mode", "delay_minutes",
                                 "room_state", "provider", "starts_at", "ends_at", "sequence",
-                                "version"}
+                                "expected_starts_at", "expected_ends_at", "version"}
     with app.app_context():
         provisioning.dispatcher().wait(10)
 
