@@ -151,6 +151,14 @@ def _can_count(name: str) -> bool:
     return cls is not None and cls.room_status is not VideoProvider.room_status
 
 
+def remote_opened(event: Event) -> int:
+    """Remote attendees of the event who opened at least one join link (for the board)."""
+    return db.session.scalar(
+        select(func.count(func.distinct(JoinOpen.participant_id)))
+        .join(Participant, Participant.id == JoinOpen.participant_id)
+        .where(Participant.event_id == event.id, Participant.attendance == "remote")) or 0
+
+
 @dataclass(frozen=True)
 class SessionFigures:
     session_id: int

@@ -19,8 +19,10 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select, text
 
+from integrations.base import ProviderError
+
 from ..extensions import db
-from ..models import Session, VideoRoom, utcnow
+from ..models import Event, Session, VideoRoom, utcnow
 from .common import pick_text
 from .providers import provider
 
@@ -107,6 +109,22 @@ def _made_today(pool: tuple[str, ...], provider_name: str) -> dict[str, int]:
         ).group_by(VideoRoom.host)
     )
     return {host: count for host, count in rows}
+
+
+def day_needs(event: Event, sessions: list[Session]) -> dict[str, object]:
+    """For the board: the hosts a day's video sessions on the event's provider need at once,
+    and the pool there is (nothing for a provider without a pool)."""
+    name = event.default_provider
+    try:
+        pool = provider(name).host_pool()
+    except ProviderError:  # not configured: the board says so elsewhere (failed rooms)
+        pool = ()
+    if not pool:
+        return {}
+    on_pool = [s for s in sessions if s.has_video and not s.is_finished
+               and (s.video_room is None or s.video_room.provider == name)]
+    return {"hosts_needed": hosts_needed(on_pool), "hosts": len(pool),
+            "hosts_variable": provider(name).host_pool_variable}
 
 
 def hosts_needed(sessions: list[Session]) -> int:

@@ -27,7 +27,7 @@ from ..errors import DomainError, Invalid
 from ..extensions import db
 from ..models import MODES, Event, Mode, Participant, Room, Session, Status, User, utcnow
 from ..models.sessions import FINISHED, VIDEO_MODES
-from ..services import access, provisioning, switching
+from ..services import access, attendance, hosts, provisioning, switching
 from ..services import events as event_service
 from ..services import sessions as session_service
 from ..services.common import pick_text
@@ -247,8 +247,10 @@ def build_board(user: User, event: Event, args: dict, now: datetime) -> Board:
     while tick <= end:
         hours.append(tick)
         tick += timedelta(hours=1)
+    summary = {**summarize(scope, event, now), "opened": attendance.remote_opened(event),
+               **hosts.day_needs(event, of_day)}
     return Board(event, day, days, list(rows.values()), halls, hall, view, (start, end), hours,
-                 scope, summarize(scope, event, now))
+                 scope, summary)
 
 
 def _board_events(user: User) -> list[Event]:

@@ -38,7 +38,7 @@ def zone_name(timezone: str) -> str:
 
 
 def now() -> datetime:
-    """This instant, for templates deciding what is past (``Session.is_over(now())``)."""
+    """This instant, for templates deciding what is past (``s.is_over(current_time())``)."""
     return utcnow()
 
 
@@ -66,5 +66,5 @@ def register(app_or_bp) -> None:
 
     app_or_bp.add_app_template_global(interpretation_state)
     app_or_bp.add_app_template_global(zone_name)
-    app_or_bp.add_app_template_global(now)
+    app_or_bp.add_app_template_global(now, "current_time")  # "now" is often a page variable
     app_or_bp.add_app_template_filter(ZoneInfo, "tz")
