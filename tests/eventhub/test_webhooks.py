@@ -189,7 +189,7 @@ def test_unknown_meeting_is_200_ignored(send, zoom_session):
 
 def test_other_events_are_200_ignored(send):
     """Events we do not use are acknowledged."""
-    response = send({"event": "meeting.participant_joined", "payload": {"object": {"id": 1}}})
+    response = send({"event": "meeting.sharing_started", "payload": {"object": {"id": 1}}})
     assert response.status_code == 200 and response.json == {"status": "ignored"}
 
 

@@ -110,6 +110,10 @@ def pydantic_message(error: dict[str, Any]) -> str:
         return _("Use lower-case Latin letters, digits and hyphens.")
     if kind == "extra_forbidden":
         return _("Unknown field.")
+    if kind == "value_error" and "ISO 8601 date and time" in str(error.get("msg", "")):
+        return _("Enter a date and time.")
+    if kind == "value_error" and "ISO 8601 date" in str(error.get("msg", "")):
+        return _("Enter a date.")  # the API's ISO-only date (schemas.Day)
     if kind == "value_error" and "email" in str(error.get("msg", "")).lower():
         return _("Enter a valid e-mail address.")
     if kind == "value_error" and "NUL" in str(error.get("msg", "")):
