@@ -47,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=[],  # same origin only
+        cors_allowed_origins=_base_origin_only(app),
         logger=False,
         engineio_logger=False,
     )
@@ -76,6 +76,31 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_referrer_policy)
     _log_providers(app)
     return app
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL as browsers send it in ``Origin`` (no default port)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:  # a malformed (or doubled, "a, b") Origin matches nothing
+        return ""
+    if port is None or (scheme, port) in {("http", 80), ("https", 443)}:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def _base_origin_only(app: Flask):
+    """Socket.IO's Origin check: only pages of ``EVENTHUB_BASE_URL``'s origin may connect (a
+    page elsewhere could otherwise drive /live with a signed-in moderator's cookie). Clients
+    that send no Origin (scripts, not browsers) carry no cookie of ours and are let through."""
+
+    def allowed(origin: str | None, _environ: dict | None = None) -> bool:
+        return bool(origin) and origin_of(origin) == origin_of(app.config["EVENTHUB_BASE_URL"])
+
+    return allowed
 
 
 def _bounded_int_routes(app: Flask) -> None:

@@ -3,7 +3,7 @@
 Flask-SocketIO hands ``/live``'s connect handler a copy of the Flask session of the handshake
 request, so a signed-in moderator or a participant who opened their link needs no extra
 credential in the page: the handshake carries the (HttpOnly, SameSite=Lax) session cookie, and
-``cors_allowed_origins=[]`` refuses handshakes from other origins. Tokens in ``auth`` still win.
+the Origin check (create_app) refuses handshakes from other origins. ``auth`` tokens win.
 """
 
 from __future__ import annotations

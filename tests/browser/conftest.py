@@ -73,8 +73,10 @@ def site(app: Flask) -> Iterator[Site]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="browser-site", daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.port}"
+    app.config["EVENTHUB_BASE_URL"] = url  # its pages' origin: the one /live accepts
     try:
-        yield Site(app, f"http://127.0.0.1:{server.port}", world)
+        yield Site(app, url, world)
     finally:
         from eventhub import live
 

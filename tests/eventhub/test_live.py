@@ -257,7 +257,8 @@ def test_a_token_revoked_while_connected_no_longer_acts(sio, world, client, app)
     response = client.delete("/api/v1/tokens/current", headers=bearer(world["moderator"]))
     assert response.status_code in (200, 204)
     try:  # the socket is being disconnected; until then its events are refused
-        ack = moderator.call("session.status", {"session_id": world["first"], "status": "live"})
+        ack = moderator.call("session.status", {"session_id": world["first"], "status": "live"},
+                             timeout=2)
         assert ack["error"]["code"] == "unauthorized"
     except (socketio.exceptions.SocketIOError, TimeoutError):
         pass

@@ -1,4 +1,5 @@
-"""A credential that stops working ends its open sockets: nothing is pushed to it again.
+"""Who may hold a /live socket: a credential that stops working ends its open sockets and
+nothing is pushed to it again; a page of another origin cannot connect at all.
 
 DESIGN.md: a connection whose token is rotated or revoked, whose participant is deleted, or
 which is anonymous on an event that was unpublished, is disconnected.
@@ -6,12 +7,15 @@ which is anonymous on an event that was unpublished, is disconnected.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import live_support
 import pytest
+import requests
+import websocket
 
 from eventhub.extensions import db
 from eventhub.models import Participant, utcnow
@@ -117,3 +121,43 @@ def test_a_revoked_api_token_disconnects_its_socket(sio, today, client):
     response = client.delete("/api/v1/tokens/current", headers=bearer(today["organizer"]))
     assert response.status_code in (200, 204)
     wait_until(disconnected(organizer))
+
+
+# -- the Origin check ---------------------------------------------------------------------------
+
+
+def _moderator_cookie(live_server, create_user) -> str:
+    create_user("moderator", email="mod@example.org")
+    with requests.Session() as http:
+        page = http.get(f"{live_server.url}/login")
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+        signed_in = http.post(f"{live_server.url}/login", allow_redirects=False,
+                              data={"email": "mod@example.org", "password": "secret-pw-1",
+                                    "csrf_token": csrf})
+        assert signed_in.status_code in (302, 303)
+        return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+def test_a_websocket_from_another_origin_is_refused_even_with_a_moderators_cookie(
+        live_server, create_user):
+    cookie = _moderator_cookie(live_server, create_user)
+    url = live_server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(url, origin="https://evil.example", cookie=cookie, timeout=5)
+    assert refused.value.status_code == 400
+    own = websocket.create_connection(url, origin=live_server.url, cookie=cookie, timeout=5)
+    try:
+        assert own.recv().startswith("0{")  # engine.io's open packet: accepted
+    finally:
+        own.close(timeout=0.05)
+
+
+def test_polling_from_another_origin_is_refused(live_server, create_user):
+    cookie = _moderator_cookie(live_server, create_user)
+    url = f"{live_server.url}/socket.io/?EIO=4&transport=polling"
+    evil = requests.get(url, headers={"Origin": "https://evil.example", "Cookie": cookie},
+                        timeout=5)
+    assert evil.status_code == 400
+    assert "Access-Control-Allow-Origin" not in evil.headers
+    own = requests.get(url, headers={"Origin": live_server.url, "Cookie": cookie}, timeout=5)
+    assert own.status_code == 200 and own.text.startswith("0{")
