@@ -40,7 +40,7 @@ from integrations.registry import PROVIDERS
 from ..errors import RoomUnavailable
 from ..extensions import db
 from ..models import VideoRoom, utcnow
-from .common import pick_text
+from .common import lock_rows, pick_text
 from .jobs import dispatcher, job, submit  # noqa: F401 - dispatcher: callers wait on it
 from .providers import provider, provider_config
 
@@ -217,7 +217,9 @@ def _try_provider(name: str, req: RoomRequest, room_id: int,
 
 
 def _current(room_id: int, generation: int) -> VideoRoom | None:
-    """The room, fresh from the database, if it is still pending in this generation."""
+    """The room, fresh from the database and locked until the commit, if it is still pending
+    in this generation (a switch meanwhile waits for the commit, then sees the outcome)."""
+    lock_rows(VideoRoom, VideoRoom.id == room_id)
     room = db.session.get(VideoRoom, room_id, populate_existing=True)
     if room is None or room.state != "pending" or room.generation != generation:
         return None

@@ -11,12 +11,14 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..errors import Invalid
 from ..extensions import db
 from ..models import MODES, Event, Session, VideoRoom, utcnow
 from . import access, provisioning
 from .access import Actor
+from .common import lock_rows
 from .providers import check_provider
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,22 @@ def _prepare_room(event_session: Session, provider: str | None) -> VideoRoom | N
     return room
 
 
+def _locked_sessions(*where) -> list[Session]:
+    """Lock the sessions matching ``where`` and their video rooms, and read them afresh.
+
+    A switch decides from the session's status and its room's state: read before the lock,
+    a concurrent switch, status change or provisioning job could change them between the
+    read and this transaction's write, and a room would be kept, lost or left pending.
+    """
+    lock_rows(Session, *where)
+    ids = select(Session.id).where(*where).scalar_subquery()
+    lock_rows(VideoRoom, VideoRoom.session_id.in_(ids))
+    return list(db.session.scalars(
+        select(Session).where(*where).order_by(Session.id)
+        .options(selectinload(Session.video_room))
+        .execution_options(populate_existing=True)))
+
+
 def _apply_switch(event_session: Session, mode: str, provider: str | None) -> VideoRoom | None:
     """Write the switch into the open transaction; return a room that needs provisioning."""
     room = event_session.video_room
@@ -97,7 +115,12 @@ def switch_session(
     _check_mode(mode)
     if provider is not None:
         check_provider(provider)
-    room = _commit_switch(lambda: _apply_switch(event_session, mode, provider), event_session)
+
+    def apply() -> VideoRoom | None:
+        _locked_sessions(Session.id == event_session.id)
+        return _apply_switch(event_session, mode, provider)
+
+    room = _commit_switch(apply, event_session)
     _snapshot(event_session)
     if room is not None:
         provisioning.enqueue_provision(room.id)
@@ -156,15 +179,14 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
     """
     access.require_organizer(actor)
     _check_mode(mode)
-    event.mode = mode
     rooms: list[VideoRoom] = []
     moved: list[Session] = []
-    sessions = db.session.scalars(
-        select(Session).where(Session.event_id == event.id, Session.status.not_in(
-            ("ended", "cancelled")
-        ))
-    )
     try:
+        # Status and rooms are read under the lock: a session cancelled or switched by
+        # someone else a moment ago is seen as it is now, not as it was.
+        sessions = [s for s in _locked_sessions(Session.event_id == event.id)
+                    if s.status not in ("ended", "cancelled")]
+        event.mode = mode
         for event_session in sessions:
             before = (event_session.mode, event_session.sequence)
             room = _apply_switch(event_session, mode, None)
