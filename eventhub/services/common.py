@@ -86,4 +86,5 @@ def lock_rows(model: Any, *where: Any) -> None:
         db.session.execute(select(model.id).where(*where).order_by(model.id).with_for_update())
     else:
         table = model.__table__
-        db.session.execute(update(table).where(*where).values(id=table.c.id))
+        unchanged = {c.name: c for c in table.c if c.onupdate is not None or c.name == "id"}
+        db.session.execute(update(table).where(*where).values(unchanged))  # no onupdate

@@ -183,7 +183,7 @@ def update_session(actor: Actor, event_session: Session, data: dict[str, Any]) -
     if not changed:
         return event_session
     if changed & CALENDAR_FIELDS:
-        event_session.sequence += 1
+        event_session.sequence = Session.sequence + 1  # in SQL: a concurrent bump counts too
     event_session.updated_at = utcnow()
     rescheduled = bool(changed & {"starts_at", "ends_at", "title"})
     db.session.commit()
@@ -230,7 +230,7 @@ def set_session_status(
     event_session.status = status
     event_session.delay_minutes = delay_minutes if status == "delayed" else 0
     if status == "cancelled":
-        event_session.sequence += 1
+        event_session.sequence = Session.sequence + 1  # in SQL: a concurrent bump counts too
     event_session.updated_at = utcnow()
     db.session.commit()
     return event_session

@@ -62,13 +62,18 @@ def _prepare_room(event_session: Session, provider: str | None) -> VideoRoom | N
     return room
 
 
-def _locked_sessions(*where) -> list[Session]:
-    """Lock the sessions matching ``where`` and their video rooms, and read them afresh.
+def _locked_sessions(event_id: int, *where) -> list[Session]:
+    """Lock the event's sessions matching ``where`` and their video rooms, and read them
+    afresh.
 
     A switch decides from the session's status and its room's state: read before the lock,
     a concurrent switch, status change or provisioning job could change them between the
     read and this transaction's write, and a room would be kept, lost or left pending.
+    The event's row is locked first: every write to a session bumps the event's programme
+    version (models/versioning.py) before it writes the session, so the same order here
+    keeps PostgreSQL from deadlocking a switch against an edit.
     """
+    lock_rows(Event, Event.id == event_id)
     lock_rows(Session, *where)
     ids = select(Session.id).where(*where).scalar_subquery()
     lock_rows(VideoRoom, VideoRoom.session_id.in_(ids))
@@ -117,7 +122,7 @@ def switch_session(
         check_provider(provider)
 
     def apply() -> VideoRoom | None:
-        _locked_sessions(Session.id == event_session.id)
+        _locked_sessions(event_session.event_id, Session.id == event_session.id)
         return _apply_switch(event_session, mode, provider)
 
     room = _commit_switch(apply, event_session)
@@ -184,7 +189,7 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
     try:
         # Status and rooms are read under the lock: a session cancelled or switched by
         # someone else a moment ago is seen as it is now, not as it was.
-        sessions = [s for s in _locked_sessions(Session.event_id == event.id)
+        sessions = [s for s in _locked_sessions(event.id, Session.event_id == event.id)
                     if s.status not in ("ended", "cancelled")]
         event.mode = mode
         for event_session in sessions:
