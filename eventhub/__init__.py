@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, make_response, request
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
@@ -52,6 +52,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
 
+    _trusted_proxies(app)
+
     from . import publish
     from .services import jobs
 
@@ -76,6 +78,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_referrer_policy)
     _log_providers(app)
     return app
+
+
+def _trusted_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies the client is the X-Forwarded-For address
+    they set (rate limits per client), and the scheme X-Forwarded-Proto. With none (the
+    default) those headers are the client's own word and are ignored."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def origin_of(url: str) -> str:
@@ -167,8 +180,14 @@ def _register_errors(app: Flask) -> None:
     def domain_error(error: DomainError):
         db.session.rollback()
         if wants_json():
-            return jsonify(error.to_dict()), error.status
-        return render_error(error.status, error.message)
+            response = jsonify(error.to_dict()), error.status
+        else:
+            response = render_error(error.status, error.message)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            response = make_response(response)
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
