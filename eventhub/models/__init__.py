@@ -1,5 +1,6 @@
 """EventHub's models, one module per aggregate."""
 
+from .deliveries import WebhookDelivery
 from .events import MODES, Event, Room
 from .participants import (
     ATTENDANCE,
@@ -29,5 +30,5 @@ __all__ = [
     "ATTENDANCE", "FINISHED", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES",
     "STATUSES", "USER_ROLES", "VIDEO_MODES", "AgendaItem", "ApiToken", "Event", "Mode",
     "Participant", "Room", "Session", "Status", "User", "VideoRoom", "session_moderators",
-    "session_speakers", "utcnow",
+    "session_speakers", "utcnow", "WebhookDelivery",
 ]  # fmt: skip
