@@ -104,6 +104,12 @@ class LiveNamespace(Namespace):
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         # Namespace dispatch maps names to ``on_<name>``; dotted names are not identifiers.
+        # Every event carries one JSON object at most: more arguments are a client's error,
+        # answered in the ack like any bad message (not a TypeError with a traceback).
+        if not isinstance(event, str):
+            return BadRequest("the event name must be a string").to_dict()
+        if event not in ("connect", "disconnect") and len(args) > 2:
+            return BadRequest("send one JSON object with the event").to_dict()
         return super().trigger_event(event.replace(".", "_"), *args)
 
     def connection(self) -> Connection:
@@ -408,6 +414,20 @@ def live_error(error: Exception) -> dict[str, Any]:
     return {"error": {"code": "internal", "message": "internal error", "fields": {}}}
 
 
+class OneLine(logging.Filter):
+    """python-engineio logs a frame it cannot decode with a full traceback; a client could
+    fill the log with them. Make it one line naming the error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.getMessage() == "message handler error":
+            error = record.exc_info[1]
+            record.msg, record.args = "dropped a malformed Socket.IO frame: %s", (
+                error.__class__.__name__,)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def namespace(app: Flask) -> LiveNamespace:
     """The app's ``/live`` namespace."""
     return app.extensions[EXTENSION]
@@ -422,6 +442,9 @@ def shutdown(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the namespace, its error handler, and its publish listener."""
+    engineio_log = logging.getLogger("engineio.server")
+    if not any(isinstance(f, OneLine) for f in engineio_log.filters):
+        engineio_log.addFilter(OneLine())
     live = LiveNamespace(NAMESPACE, app)
     app.extensions[EXTENSION] = live
     socketio.on_namespace(live)

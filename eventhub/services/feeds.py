@@ -36,6 +36,7 @@ from calendars.model import FeedCalendar, FeedLink, FeedSession
 from ..errors import NotFound
 from ..extensions import db, socketio
 from ..models import AgendaItem, Event, Participant, Room, Session, versioning
+from ..models.participants import derive_token
 from . import access, agenda
 from . import sessions as session_service
 from .access import Actor
@@ -434,7 +435,7 @@ def session_feed(actor: Actor, event_session: Session, language: str) -> bytes:
 _PERSONAL_STATE = (
     select(
         Participant.id,
-        Participant.token,
+        Participant.token_nonce,
         Participant.language,
         Event.updated_at,
         func.count(Session.id),
@@ -448,7 +449,7 @@ _PERSONAL_STATE = (
     .outerjoin(AgendaItem, AgendaItem.participant_id == Participant.id)
     .outerjoin(Session, Session.id == AgendaItem.session_id)
     .where(Participant.token_digest == bindparam("digest"))
-    .group_by(Participant.id, Participant.token, Participant.language, Event.id,
+    .group_by(Participant.id, Participant.token_nonce, Participant.language, Event.id,
               Event.updated_at)
 )
 
@@ -459,7 +460,8 @@ def personal_state(token: str) -> tuple[int, str, tuple[Any, ...]] | None:
         return None
     token_digest = access.digest(token)
     row = _read_state(_PERSONAL_STATE, {"digest": token_digest})
-    if row is None or not hmac.compare_digest(row[1], token):
+    if row is None or not hmac.compare_digest(
+            derive_token(current_app.config["SECRET_KEY"], row[0], row[1]), token):
         return None
     # The token is in every join link: a rotated token is a different feed.
     return row[0], row[2], (*row[3:], token_digest)

@@ -218,7 +218,7 @@ def participant_home(token: str):
     if participant is None:
         abort(404)
     session["participant_id"] = participant.id
-    session["ptd"] = access.digest(participant.token)
+    session["ptd"] = participant.token_digest
     g.participant = participant
     chosen = agenda.list_agenda(participant, participant)
     chosen_ids = {s.id for s in chosen}

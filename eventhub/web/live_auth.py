@@ -12,7 +12,6 @@ from flask import session
 
 from ..extensions import db
 from ..models import Participant, User
-from ..services import access
 
 
 def session_user() -> User | None:
@@ -28,7 +27,7 @@ def session_participant() -> Participant | None:
         return None
     participant = db.session.get(Participant, participant_id)
     # A revoked or rotated personal link ends the browser's access too.
-    if participant is None or access.digest(participant.token) != session.get("ptd"):
+    if participant is None or participant.token_digest != session.get("ptd"):
         return None
     return participant
 

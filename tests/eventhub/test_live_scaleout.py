@@ -153,7 +153,8 @@ class Server:
 def server_env(database: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "EVENTHUB_"))}
     env.update(DATABASE_URL=database, REDIS_URL=REDIS_URL, SECRET_KEY="scale-out",
-               EVENTHUB_BASE_URL="http://127.0.0.1", PYTHONUNBUFFERED="1", **extra)
+               EVENTHUB_BASE_URL="http://127.0.0.1", PYTHONUNBUFFERED="1")
+    env.update(extra)
     return env
 
 
@@ -164,11 +165,14 @@ def servers(world, database, tmp_path) -> Iterator[list[Server]]:
     started = [
         Server("flask serve", [str(BIN / "flask"), "--app", "wsgi", "eventhub", "serve",
                                "--port", str(port_a)],
-               server_env(database), port_a, tmp_path / "a.log"),
+               # Each is reached directly here: its own address is its pages' origin.
+               server_env(database, EVENTHUB_BASE_URL=f"http://127.0.0.1:{port_a}"), port_a,
+               tmp_path / "a.log"),
         Server("gunicorn gevent", [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1",
                                    "-b", f"127.0.0.1:{port_b}", "--graceful-timeout", "2",
                                    "wsgi:app"],
-               server_env(database, EVENTHUB_ASYNC_MODE="gevent"), port_b,
+               server_env(database, EVENTHUB_ASYNC_MODE="gevent",
+                          EVENTHUB_BASE_URL=f"http://127.0.0.1:{port_b}"), port_b,
                tmp_path / "b.log"),
     ]
     try:
