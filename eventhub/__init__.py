@@ -131,9 +131,29 @@ def _bounded_int_routes(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntegerConverter
 
 
+# Every script and stylesheet is a file of ours (no inline code, no style attributes: JSON
+# for the scripts travels in <script type="application/json">, which is data, not code);
+# /live is same-origin (ws: too); no site may frame a page (clickjacking of the console).
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+#: Paths whose responses carry a personal token (the page, its forms' redirects, and the
+#: join redirect whose Location may be a signed provider URL): never kept by any cache.
+PERSONAL_PREFIXES = ("/p/", "/join/")
+
+
 def _referrer_policy(response):
-    """Personal pages carry a token in their URL: never send it to another site as Referer."""
+    """Security headers on every response: pages and API alike.
+
+    Personal pages carry a token in their URL: never send it to another site as Referer."""
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for old browsers
+    if request.path.startswith(PERSONAL_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

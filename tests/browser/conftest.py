@@ -95,11 +95,13 @@ def new_page(browser, site: Site) -> Iterator:
     contexts = []
 
     def open_page(path: str = "/", *, phone: bool = False, timezone: str = "Europe/Berlin",
-                  javascript: bool = True):
+                  javascript: bool = True, csp: bool = False):
+        # Playwright evaluates string predicates (wait_for_function) with eval, which the
+        # pages' Content-Security-Policy forbids; test_browser_csp.py runs under it (csp=True).
         context = browser.new_context(
             viewport=PHONE if phone else {"width": 1280, "height": 900},
             timezone_id=timezone, locale="en-US", base_url=site.url,
-            java_script_enabled=javascript)
+            java_script_enabled=javascript, bypass_csp=not csp)
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
