@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, jsonify, make_response, request
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .config import Config, validate
@@ -142,6 +143,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
 #: Paths whose responses carry a personal token (the page, its forms' redirects, and the
 #: join redirect whose Location may be a signed provider URL): never kept by any cache.
 PERSONAL_PREFIXES = ("/p/", "/join/")
+DATABASE_RETRY_AFTER = 2  # seconds: a lock outlasting the 30 s busy timeout is rare
 
 
 def _referrer_policy(response):
@@ -207,6 +209,21 @@ def _register_errors(app: Flask) -> None:
         if retry_after is not None:
             response = make_response(response)
             response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        """The database locked past the busy timeout, or gone: 503, try again shortly. The
+        transaction is rolled back whole (a service commits once), so nothing is half written."""
+        db.session.rollback()
+        log.warning("database unavailable: %s", str(error.orig).splitlines()[0][:200])
+        message = "the database is busy or unreachable; try again shortly"
+        if wants_json():
+            response = make_response(jsonify({"error": {"code": "unavailable",
+                                                        "message": message, "fields": {}}}), 503)
+        else:
+            response = make_response(render_error(503, message))
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
         return response
 
     @app.errorhandler(HTTPException)
