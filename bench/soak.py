@@ -219,14 +219,23 @@ def run(duration: float = 600, clients: int = 500, rate: float = 50,
 
 def _warm_up(server: Server, http: Any, event: dict, token: str) -> None:
     """Bring the server's pools to their working size before counting threads and fds:
-    a whole-event switch there and back fills the provisioning pool, a client starts the live
-    task; then wait until the counts stand still."""
+    a whole-event switch there and back fills the provisioning pool, a burst of parallel
+    requests the database connection pool, a client starts the live task; then wait until
+    the counts stand still."""
     headers = {"Authorization": f"Bearer {token}"}
     for mode in ("online", "as_planned"):
         http.post(f"{server.url}/api/v1/events/{event['id']}/switch", json={"mode": mode},
                   headers=headers, timeout=60)
-    for path in (f"/events/{event['slug']}", f"/calendars/events/{event['id']}.ics"):
-        http.get(server.url + path, timeout=30)
+    import requests
+
+    def burst(path: str) -> None:  # concurrent requests fill the database connection pool
+        with requests.Session() as session:
+            session.get(server.url + path, timeout=60)
+
+    paths = [f"/events/{event['slug']}", f"/calendars/events/{event['id']}.ics",
+             f"/api/v1/events/{event['id']}/sessions"] * 16
+    with ThreadPoolExecutor(len(paths)) as pool:
+        list(pool.map(burst, paths))
     Watcher(server.url, event["id"]).close()
     last: list[tuple[int, int]] = []
 
