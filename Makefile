@@ -7,7 +7,7 @@ MO := $(patsubst %.po,%.mo,$(wildcard eventhub/translations/*/LC_MESSAGES/messag
 CHROMIUM := /usr/bin/chromium
 FEED_READERS := tests/calendars/node/node_modules/.package-lock.json
 
-.PHONY: run test lint bench sandbox clean translations
+.PHONY: run test lint bench soak sandbox clean translations
 
 # The virtual environment, rebuilt when the pinned requirements change.
 $(VENV)/.runtime: requirements.txt
@@ -51,6 +51,10 @@ lint: $(VENV)/.dev
 ## bench: the benchmarks in bench/ (prints figures; never part of the test suite)
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+
+## soak: 10 minutes at 50 requests/s with 500 Socket.IO clients on the `make run` server
+soak: $(VENV)/.dev $(MO)
+	$(BIN)/python -m bench.soak --duration 600 --clients 500 --rate 50
 
 ## sandbox: serve every provider simulator on 127.0.0.1:5050 (prints the variables to export)
 sandbox: $(VENV)/.runtime

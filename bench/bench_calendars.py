@@ -115,11 +115,11 @@ def _seed(app: Flask, days: int = EVENT_DAYS, halls_count: int = HALLS,
                                "ru": f"Сессия {n}: партнёрство, города; практика",
                                "de": f"Sitzung {n}: Partnerschaft, Städte; Praxis"},
                         description={"en": "Discussion of municipal cooperation. " * 4}))
-        token = access.new_token()
         participant = Participant(event=event, name="Anna", email="anna@example.org",
-                                  token=token, token_digest=access.digest(token), language="ru")
+                                  language="ru")
         db.session.add_all([*sessions, participant])
         db.session.flush()
+        token = access.issue_participant_token(participant)
         db.session.add_all(AgendaItem(participant=participant, session=s)
                            for s in sessions[::max(len(sessions) // agenda_size, 1)][:agenda_size])
         db.session.commit()

@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, make_response, request
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .config import Config, validate
@@ -61,10 +62,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["REDIS_URL"],
         client_manager=manager,
-        cors_allowed_origins=[],  # same origin only
+        cors_allowed_origins=_base_origin_only(app),
         logger=False,
         engineio_logger=False,
     )
+
+    _trusted_proxies(app)
 
     from . import publish, versioning
     from .services import jobs, mail
@@ -98,6 +101,42 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _trusted_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies the client is the X-Forwarded-For address
+    they set (rate limits per client), and the scheme X-Forwarded-Proto. With none (the
+    default) those headers are the client's own word and are ignored."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL as browsers send it in ``Origin`` (no default port)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:  # a malformed (or doubled, "a, b") Origin matches nothing
+        return ""
+    if port is None or (scheme, port) in {("http", 80), ("https", 443)}:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def _base_origin_only(app: Flask):
+    """Socket.IO's Origin check: only pages of ``EVENTHUB_BASE_URL``'s origin may connect (a
+    page elsewhere could otherwise drive /live with a signed-in moderator's cookie). Clients
+    that send no Origin (scripts, not browsers) carry no cookie of ours and are let through."""
+
+    def allowed(origin: str | None, _environ: dict | None = None) -> bool:
+        return bool(origin) and origin_of(origin) == origin_of(app.config["EVENTHUB_BASE_URL"])
+
+    return allowed
+
+
 def _bounded_int_routes(app: Flask) -> None:
     """``<int:...>`` in every route matches 0..2**63-1 only: a larger id is a 404 from routing,
     never an overflow in the database driver."""
@@ -125,9 +164,30 @@ def _bounded_int_routes(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntegerConverter
 
 
+# Every script and stylesheet is a file of ours (no inline code, no style attributes: JSON
+# for the scripts travels in <script type="application/json">, which is data, not code);
+# /live is same-origin (ws: too); no site may frame a page (clickjacking of the console).
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+#: Paths whose responses carry a personal token (the page, its forms' redirects, and the
+#: join redirect whose Location may be a signed provider URL): never kept by any cache.
+PERSONAL_PREFIXES = ("/p/", "/join/")
+DATABASE_RETRY_AFTER = 2  # seconds: a lock outlasting the 30 s busy timeout is rare
+
+
 def _referrer_policy(response):
-    """Personal pages carry a token in their URL: never send it to another site as Referer."""
+    """Security headers on every response: pages and API alike.
+
+    Personal pages carry a token in their URL: never send it to another site as Referer."""
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for old browsers
+    if request.path.startswith(PERSONAL_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -174,8 +234,29 @@ def _register_errors(app: Flask) -> None:
     def domain_error(error: DomainError):
         db.session.rollback()
         if wants_json():
-            return jsonify(error.to_dict()), error.status
-        return render_error(error.status, error.message)
+            response = jsonify(error.to_dict()), error.status
+        else:
+            response = render_error(error.status, error.message)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            response = make_response(response)
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        """The database locked past the busy timeout, or gone: 503, try again shortly. The
+        transaction is rolled back whole (a service commits once), so nothing is half written."""
+        db.session.rollback()
+        log.warning("database unavailable: %s", str(error.orig).splitlines()[0][:200])
+        message = "the database is busy or unreachable; try again shortly"
+        if wants_json():
+            response = make_response(jsonify({"error": {"code": "unavailable",
+                                                        "message": message, "fields": {}}}), 503)
+        else:
+            response = make_response(render_error(503, message))
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

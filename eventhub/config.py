@@ -102,7 +102,11 @@ class Config:
     # Counters live in Redis when there are several processes; in memory otherwise.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    SIGN_IN_LIMIT = os.environ.get("EVENTHUB_SIGN_IN_LIMIT", "10 per minute")
+    SIGN_IN_LIMIT = os.environ.get("EVENTHUB_SIGN_IN_LIMIT", "10 per minute")  # per client
+    # Failed sign-ins per account before it is locked out (until they leave the window).
+    SIGN_IN_ACCOUNT_LIMIT = os.environ.get("EVENTHUB_SIGN_IN_ACCOUNT_LIMIT", "10 per 15 minutes")
+    # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are believed.
+    TRUSTED_PROXIES = int(os.environ.get("EVENTHUB_TRUSTED_PROXIES", "0"))
     API_PAGE_LIMIT = 50
     API_PAGE_MAX = 500
     PROVIDERS = {name: os.environ[name] for name in PROVIDER_ENV if os.environ.get(name)}
@@ -148,6 +152,8 @@ def validate(config: dict) -> None:
         from .services.mail_transport import smtp_settings
 
         smtp_settings(config["SMTP_URL"])  # raises ValueError naming the problem, not the URL
+    if config.get("TRUSTED_PROXIES", 0) < 0:
+        raise ValueError("EVENTHUB_TRUSTED_PROXIES must be 0 or more")
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

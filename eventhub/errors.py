@@ -81,7 +81,11 @@ class RoomUnavailable(DomainError):
 
 
 class RateLimited(DomainError):
-    """Too many requests."""
+    """Too many requests; ``retry_after`` seconds (when known) go out as ``Retry-After``."""
 
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

@@ -27,7 +27,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import selectinload
 
 from .extensions import db, socketio
-from .models import Session, VideoRoom
+from .models import ApiToken, Event, Participant, Session, VideoRoom
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ ROOM_ATTRS = ("state", "provider")
 UPDATED, DELETED = "session.updated", "session.deleted"
 LISTENERS = "eventhub.publish_listeners"
 GATE = "eventhub.publish_gate"
+REVOKED = "eventhub.credentials_revoked"  # in session.info: a credential stopped working
+REVOCATION_LISTENERS = "eventhub.revocation_listeners"
 DEFERRED = "eventhub_publish_deferred"  # on flask.g: the request's payloads, sent at teardown
 FLUSHED = "eventhub_publish_flushed"  # on flask.g: teardown ran; publish at once from now on
 Listener = Callable[[dict[str, Any]], None]
@@ -79,6 +81,28 @@ class VersionGate:
         return True
 
 
+def add_revocation_listener(app: Any, listener: Callable[[], None]) -> None:
+    """Call ``listener()`` after each commit that made a credential stop working: a
+    participant's link rotated or the participant deleted, an API token revoked, an event
+    unpublished (its anonymous viewers lose it). The live namespace then drops such sockets."""
+    app.extensions.setdefault(REVOCATION_LISTENERS, []).append(listener)
+
+
+def _revokes(session: Any) -> bool:
+    """True if this flush ends some credential (see :func:`add_revocation_listener`)."""
+    for obj in session.deleted:
+        if isinstance(obj, Participant | ApiToken | Event):
+            return True
+    for obj in session.dirty:
+        if isinstance(obj, Participant) and _changed(obj, ("token_digest", "event_id")):
+            return True
+        if isinstance(obj, ApiToken) and _changed(obj, ("revoked_at",)):
+            return True
+        if isinstance(obj, Event) and _changed(obj, ("published",)) and not obj.published:
+            return True
+    return False
+
+
 def event_room(event_id: int) -> str:
     """The Socket.IO room of everyone subscribed to an event."""
     return f"event:{event_id}"
@@ -90,6 +114,8 @@ def _changed(obj: Any, attrs: tuple[str, ...]) -> bool:
 
 
 def _after_flush(session: Any, _context: Any) -> None:
+    if _revokes(session):
+        session.info[REVOKED] = True
     touched: dict[int, Session] = {}
     for obj in list(session.new) + list(session.dirty):
         if isinstance(obj, Session) and (obj in session.new or _changed(obj, SESSION_ATTRS)):
@@ -107,6 +133,13 @@ def _after_flush(session: Any, _context: Any) -> None:
 
 
 def _after_commit(session: Any) -> None:
+    if session.info.pop(REVOKED, False) and has_app_context():
+        # At once, not after the response: the listener only wakes the live task (no ORM here).
+        for listener in current_app.extensions.get(REVOCATION_LISTENERS, []):
+            try:
+                listener()
+            except Exception:
+                log.exception("revocation listener failed")
     pending = session.info.pop(PENDING, None)
     if not pending:
         return
@@ -138,6 +171,7 @@ def _before_commit(session: Any) -> None:
 
 def _after_rollback(session: Any) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(REVOKED, None)
 
 
 def publish(payload: dict[str, Any], name: str = "session.updated") -> None:

@@ -7,6 +7,7 @@ signature over the raw body and maps its events onto
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -18,6 +19,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from integrations.zoom import url_validation_response, verify_webhook
 
+from .api import body_bytes
 from .services.attendance import record_meeting_presence
 from .services.provider_events import apply_provider_event, find_room
 from .services.providers import provider_config
@@ -39,7 +41,7 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     """The body as a JSON object, or 400."""
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: not for us
         abort(400, description="the body is not JSON")
     if not isinstance(body, dict):
         abort(400, description="the body is not a JSON object")
@@ -56,7 +58,7 @@ def zoom_webhook():
     if not secret:
         abort(404, description="zoom webhooks are not configured")
     # The signature covers the bytes as sent: never re-serialize parsed JSON to check it.
-    raw = request.get_data(cache=True)
+    raw = body_bytes()  # 413 for a (chunked) body over the limit, before the signature
     if not verify_webhook(secret, raw, request.headers.get("x-zm-request-timestamp", ""),
                           request.headers.get("x-zm-signature", ""), time.time()):
         log.warning("zoom webhook refused: bad signature or timestamp")
@@ -74,7 +76,8 @@ def zoom_webhook():
         meeting_id = meeting.get("id")
         if meeting_id in (None, ""):
             abort(400, description="payload.object.id missing")
-        changed = apply_provider_event("zoom", str(meeting_id), ZOOM_EVENTS[event])
+        changed = apply_provider_event("zoom", str(meeting_id), ZOOM_EVENTS[event],
+                                       delivery=hashlib.sha256(raw).hexdigest())
         # 200 also for meetings we don't know: Zoom retries anything else.
         return jsonify({"status": "applied" if changed else "ignored"})
     if event in ZOOM_PRESENCE:

@@ -154,10 +154,9 @@ def create_session(ctx):
 def create_participant(ctx):
     def create(event: Event, name: str = "Anna", **kwargs) -> Participant:
         count = db.session.query(Participant).count()
-        token = access.new_token()
         participant = Participant(event=event, name=name, email=f"p{count}@example.org",
-                                  token=token, token_digest=access.digest(token), **kwargs)
-        db.session.add(participant)
+                                  **kwargs)
+        access.issue_participant_token(participant)
         db.session.commit()
         return participant
 

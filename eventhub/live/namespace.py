@@ -41,8 +41,8 @@ from ..api.schemas import (
 )
 from ..errors import BadRequest, DomainError, Unauthorized
 from ..extensions import db, socketio
-from ..models import AgendaItem, Participant, Session, User, utcnow
-from ..publish import NAMESPACE, add_listener, event_room
+from ..models import AgendaItem, ApiToken, Event, Participant, Session, User, utcnow
+from ..publish import NAMESPACE, add_listener, add_revocation_listener, event_room
 from ..services import access, joining, switching
 from ..services import events as event_service
 from ..services import sessions as session_service
@@ -60,6 +60,7 @@ class Connection:
     kind: str | None = None  # "user", "participant" or None (anonymous)
     ident: int | None = None
     token: str | None = field(default=None, repr=False)  # checked again on every event
+    digest: str | None = field(default=None, repr=False)  # of the credential it connected with
     event_id: int | None = None  # a participant's own event
     events: set[int] = field(default_factory=set)  # subscribed
     moderated: set[int] = field(default_factory=set)  # receives presence for these
@@ -98,11 +99,18 @@ class LiveNamespace(Namespace):
         self.server: Any = None
         self.wake_event: Any = None
         self.stopping = False
+        self.recheck = False  # a credential stopped working: re-check every connection
 
     # -- dispatch and identity ----------------------------------------------------------------
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         # Namespace dispatch maps names to ``on_<name>``; dotted names are not identifiers.
+        # Every event carries one JSON object at most: more arguments are a client's error,
+        # answered in the ack like any bad message (not a TypeError with a traceback).
+        if not isinstance(event, str):
+            return BadRequest("the event name must be a string").to_dict()
+        if event not in ("connect", "disconnect") and len(args) > 2:
+            return BadRequest("send one JSON object with the event").to_dict()
         return super().trigger_event(event.replace(".", "_"), *args)
 
     def connection(self) -> Connection:
@@ -146,7 +154,9 @@ class LiveNamespace(Namespace):
             conn.kind = "user" if isinstance(found, User) else "participant"
             conn.ident = found.id
             conn.token = None if token is None else str(token)
+            conn.digest = None if token is None else access.digest(str(token))
             if isinstance(found, Participant):
+                conn.digest = found.token_digest
                 # Links open already are in the subscribe ack; join.open is for later ones.
                 conn.event_id = found.event_id
                 conn.told = set(self._joinable_ids(found.event_id, utcnow()))
@@ -239,6 +249,12 @@ class LiveNamespace(Namespace):
         if self.wake_event is not None:
             self.wake_event.set()
 
+    def revoked(self) -> None:
+        """After a commit that ended some credential: re-check every connection at once."""
+        self.recheck = True
+        if self.wake_event is not None:
+            self.wake_event.set()
+
     def _run(self) -> None:
         next_scan = 0.0
         next_presence = 0.0
@@ -253,9 +269,14 @@ class LiveNamespace(Namespace):
                 events, self.woken = self.woken, set()
             if now >= next_scan:
                 events |= {c.event_id for c in list(self.connections.values()) if c.event_id}
+            recheck = self.recheck or now >= next_scan
+            self.recheck = False
+            if now >= next_scan:
                 next_scan = now + self.scan_seconds
             with self.app.app_context():
                 try:
+                    if recheck:
+                        self._drop_revoked()
                     if events:
                         self._announce_joins(events)
                     if now >= next_presence:
@@ -265,6 +286,54 @@ class LiveNamespace(Namespace):
                     log.exception("live background task failed; continuing")
                 finally:
                     db.session.remove()
+
+    def _drop_revoked(self) -> None:
+        """Disconnect every connection whose credential no longer works, or that is subscribed
+        to an event its actor may no longer see (DESIGN.md: nothing is pushed to it again).
+
+        Run after a revocation in this process, and every scan for changes made elsewhere."""
+        with self.lock:
+            conns = list(self.connections.items())
+        if not conns:
+            return
+        participant_ids = {c.ident for _, c in conns if c.kind == "participant"}
+        user_ids = {c.ident for _, c in conns if c.kind == "user"}
+        token_digests = {c.digest for _, c in conns if c.kind == "user" and c.digest}
+        event_ids = set().union(*(c.events for _, c in conns))
+        participants = {pid: digest for pid, digest in db.session.execute(
+            select(Participant.id, Participant.token_digest)
+            .where(Participant.id.in_(participant_ids)))} if participant_ids else {}
+        users = set(db.session.scalars(select(User.id).where(User.id.in_(user_ids)))
+                    ) if user_ids else set()
+        live_tokens = set(db.session.scalars(
+            select(ApiToken.digest).where(ApiToken.digest.in_(token_digests),
+                                          ApiToken.revoked_at.is_(None)))
+        ) if token_digests else set()
+        published = dict(db.session.execute(
+            select(Event.id, Event.published).where(Event.id.in_(event_ids))).all()
+        ) if event_ids else {}
+        dropped = []
+        for sid, conn in conns:
+            if conn.kind == "participant":
+                ok = participants.get(conn.ident) == conn.digest
+            elif conn.kind == "user":
+                ok = conn.ident in users and (conn.digest is None or conn.digest in live_tokens)
+            else:
+                ok = True
+            hidden = [e for e in conn.events if not published.get(e, True)]
+            if ok and hidden:
+                actor = (db.session.get(Participant, conn.ident) if conn.kind == "participant"
+                         else db.session.get(User, conn.ident) if conn.kind == "user" else None)
+                events = db.session.scalars(select(Event).where(Event.id.in_(hidden)))
+                ok = all(access.can_view_event(actor, event) for event in events)
+            if not ok:
+                dropped.append(sid)
+        for sid in dropped:
+            with self.lock:
+                self.connections.pop(sid, None)
+            self.presence.remove(sid)
+            log.info("live: disconnected %s: its credential stopped working", sid)
+            socketio.server.disconnect(sid, namespace=NAMESPACE)
 
     def _joinable_ids(self, event_id: int, now: datetime) -> list[int]:
         sessions = db.session.scalars(
@@ -290,15 +359,18 @@ class LiveNamespace(Namespace):
                 select(AgendaItem.participant_id, AgendaItem.session_id)
                 .where(AgendaItem.participant_id.in_(ids))):
             agendas.setdefault(participant_id, set()).add(session_id)
-        tokens = dict(db.session.execute(
-            select(Participant.id, Participant.token).where(Participant.id.in_(ids))).all())
+        current = {row.id: row for row in db.session.scalars(
+            select(Participant).where(Participant.id.in_(ids)))}
         for sid, conn in targets:
             open_ids = open_by_event[conn.event_id]
             scope = agendas.get(conn.ident) or open_ids
             new = (open_ids & scope) - conn.told
             conn.told &= open_ids  # a link that closed is announced again when it reopens
             conn.told |= new
-            token = tokens.get(conn.ident)
+            participant = current.get(conn.ident)
+            # Only to the credential that is still valid (a rotation may not be seen yet).
+            token = (participant.token if participant is not None
+                     and participant.token_digest == conn.digest else None)
             for session_id in sorted(new):
                 if token is None:
                     break
@@ -343,6 +415,20 @@ def live_error(error: Exception) -> dict[str, Any]:
     return {"error": {"code": "internal", "message": "internal error", "fields": {}}}
 
 
+class OneLine(logging.Filter):
+    """python-engineio logs a frame it cannot decode with a full traceback; a client could
+    fill the log with them. Make it one line naming the error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.getMessage() == "message handler error":
+            error = record.exc_info[1]
+            record.msg, record.args = "dropped a malformed Socket.IO frame: %s", (
+                error.__class__.__name__,)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def namespace(app: Flask) -> LiveNamespace:
     """The app's ``/live`` namespace."""
     return app.extensions[EXTENSION]
@@ -357,8 +443,12 @@ def shutdown(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the namespace, its error handler, and its publish listener."""
+    engineio_log = logging.getLogger("engineio.server")
+    if not any(isinstance(f, OneLine) for f in engineio_log.filters):
+        engineio_log.addFilter(OneLine())
     live = LiveNamespace(NAMESPACE, app)
     app.extensions[EXTENSION] = live
     socketio.on_namespace(live)
     socketio.on_error(NAMESPACE)(live_error)
     add_listener(app, live.wake)
+    add_revocation_listener(app, live.revoked)

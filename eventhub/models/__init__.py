@@ -1,6 +1,7 @@
 """EventHub's models, one module per aggregate."""
 
 from .attendance import JoinOpen, MeetingAttendance
+from .deliveries import WebhookDelivery
 from .events import MODES, Event, Room
 from .feeds import FeedStamp
 from .notices import register as _register_notices
@@ -32,7 +33,7 @@ __all__ = [
     "ATTENDANCE", "FINISHED", "INVITATION_STATUSES", "MODES", "PARTICIPANT_ROLES", "ROOM_STATES",
     "STATUSES", "USER_ROLES", "VIDEO_MODES", "AgendaItem", "ApiToken", "Event", "FeedStamp", "Mode",
     "Participant", "Room", "Session", "Status", "User", "VideoRoom", "session_moderators",
-    "session_speakers", "utcnow",
+    "session_speakers", "utcnow", "WebhookDelivery",
 ]  # fmt: skip
 __all__ += ["JoinOpen", "MeetingAttendance"]
 __all__ += ["OutboxMail"]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -20,11 +25,25 @@ ATTENDANCE = ("in_person", "remote")
 INVITATION_STATUSES = ("invited", "accepted", "declined")
 
 
+def derive_token(secret: str, participant_id: int, nonce: str) -> str:
+    """The personal token: HMAC-SHA256(SECRET_KEY, id + nonce), 32 bytes, URL-safe."""
+    mac = hmac.new(str(secret).encode(), f"participant:{participant_id}:{nonce}".encode(),
+                   hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _placeholder_digest() -> str:
+    # Unique until the real digest is set (it needs the id); a lookup never matches it.
+    return "-" + secrets.token_hex(31)
+
+
 class Participant(db.Model):
     """A person attending one event, who reaches EventHub through a personal secret link.
 
-    The token is kept (organizers send the link again), and looked up by its SHA-256 digest so
-    that the secret itself is never what an index compares.
+    The token is not stored: it is derived from the row's id and random ``token_nonce`` under
+    SECRET_KEY (:func:`derive_token`), so a copy of the database opens no link while an
+    organizer can always show the link again. It is looked up by its SHA-256 digest.
+    Rotating the link replaces the nonce (``services.access.issue_participant_token``).
     """
 
     __tablename__ = "participants"
@@ -41,8 +60,9 @@ class Participant(db.Model):
     attendance: Mapped[str] = mapped_column(String(20), default="in_person")
     language: Mapped[str] = mapped_column(String(2), default="en")
     invitation_status: Mapped[str] = mapped_column(String(20), default="invited")
-    token: Mapped[str] = mapped_column(String(100))
-    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    token_nonce: Mapped[str] = mapped_column(String(64), default="")
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True,
+                                              default=_placeholder_digest)
     # Unsubscribed from reminders, change notices and join-link mails (their page still shows
     # everything); invitations and confirmations still go.
     mail_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -55,6 +75,11 @@ class Participant(db.Model):
     agenda: Mapped[list[AgendaItem]] = relationship(
         back_populates="participant", cascade="all, delete-orphan"
     )
+
+    @property
+    def token(self) -> str:
+        """The personal token (needs the app's SECRET_KEY and a flushed id)."""
+        return derive_token(current_app.config["SECRET_KEY"], self.id, self.token_nonce)
 
     def __repr__(self) -> str:
         return f"<Participant {self.id}>"

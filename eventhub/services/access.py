@@ -31,6 +31,34 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def issue_participant_token(participant: Participant) -> str:
+    """Give the participant a new personal token (a new nonce); the old one stops working.
+
+    The token is derived from the id, so a new participant is flushed first."""
+    participant.token_nonce = secrets.token_urlsafe(TOKEN_BYTES)
+    if participant.id is None:
+        db.session.add(participant)
+        db.session.flush()
+    participant.token_digest = digest(participant.token)
+    return participant.token
+
+
+def refresh_token_digests() -> int:
+    """Make every participant's digest match the token derived under this SECRET_KEY (after
+    the migration from stored tokens, or a new key: links made under another key stop).
+    Returns how many changed."""
+    changed = 0
+    for participant in db.session.scalars(select(Participant)):
+        if not participant.token_nonce:
+            participant.token_nonce = secrets.token_urlsafe(TOKEN_BYTES)
+        wanted = digest(participant.token)
+        if participant.token_digest != wanted:
+            participant.token_digest = wanted
+            changed += 1
+    db.session.commit()
+    return changed
+
+
 def find_participant_by_token(token: str) -> Participant | None:
     """The participant whose personal token this is, compared in constant time."""
     if not token or len(token) > 200:

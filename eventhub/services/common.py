@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, Invalid, NotFound
@@ -71,3 +71,20 @@ def commit_unique(conflict: Conflict) -> None:
     except IntegrityError as exc:
         db.session.rollback()
         raise conflict from exc
+
+
+def lock_rows(model: Any, *where: Any) -> None:
+    """Hold the rows of ``model`` matching ``where`` until this transaction ends, so that a
+    check made after this and the write that follows it see no other writer in between.
+
+    PostgreSQL locks the rows (SELECT ... FOR UPDATE, in id order: no deadlock between two
+    lockers). SQLite has no row locks: a write takes the database's write lock at once, as
+    BEGIN IMMEDIATE would (pysqlite opens the transaction at the first write, so the reads
+    before it hold no snapshot). Objects loaded earlier must be read again after the lock.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(model.id).where(*where).order_by(model.id).with_for_update())
+    else:
+        table = model.__table__
+        unchanged = {c.name: c for c in table.c if c.onupdate is not None or c.name == "id"}
+        db.session.execute(update(table).where(*where).values(unchanged))  # no onupdate

@@ -99,7 +99,7 @@ def update_event(actor: Actor, event: Event, data: dict[str, Any]) -> Event:
     if changed & {"title", "timezone", "venue"}:
         # Every session's calendar entry shows these: calendars must see a new SEQUENCE.
         for event_session in event.sessions:
-            event_session.sequence += 1
+            event_session.sequence = Session.sequence + 1  # in SQL: no bump is lost
     commit_unique(taken)
     return event
 

@@ -41,6 +41,7 @@ from .. import versioning
 from ..errors import NotFound
 from ..extensions import db, socketio
 from ..models import AgendaItem, Event, FeedStamp, Participant, Room, Session, Status
+from ..models.participants import derive_token
 from . import access, agenda
 from . import sessions as session_service
 from .access import Actor
@@ -428,7 +429,7 @@ def get_session_feed(actor: Actor, session_id: int, language: str | None) -> Fee
 _PERSONAL_STATE = (
     select(
         Participant.id,
-        Participant.token,
+        Participant.token_nonce,
         Participant.language,
         Event.id,
         Event.programme_version,
@@ -440,7 +441,7 @@ _PERSONAL_STATE = (
     .join(Event, Event.id == Participant.event_id)
     .outerjoin(AgendaItem, AgendaItem.participant_id == Participant.id)
     .where(Participant.token_digest == bindparam("digest"))
-    .group_by(Participant.id, Participant.token, Participant.language, Event.id,
+    .group_by(Participant.id, Participant.token_nonce, Participant.language, Event.id,
               Event.programme_version)
 )
 
@@ -451,7 +452,8 @@ def personal_state(token: str) -> tuple[int, str, tuple[Any, ...]] | None:
         return None
     token_digest = access.digest(token)
     row = _read_state(_PERSONAL_STATE, {"digest": token_digest})
-    if row is None or not hmac.compare_digest(row[1], token):
+    if row is None or not hmac.compare_digest(
+            derive_token(current_app.config["SECRET_KEY"], row[0], row[1]), token):
         return None
     # The token is in every join link: a rotated token is a different feed.
     return row[0], row[2], (*row[4:], token_digest, *_uncommitted(row[3]))

@@ -33,7 +33,7 @@ from ..models import Event, Participant
 from . import access
 from .access import Actor
 from .common import commit_unique
-from .participants import EMAIL_TAKEN, _issue_token
+from .participants import EMAIL_TAKEN
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +201,7 @@ def import_participants(actor: Actor, event: Event, raw: bytes,
             # event_id, not event=: appending to event.participants would load the
             # collection and flush early, before the one commit.
             participant = Participant(event_id=event.id, **values)
-            _issue_token(participant)
-            db.session.add(participant)
+            access.issue_participant_token(participant)  # adds it, flushed for its id
         elif result.changes:
             for name in result.changes:
                 setattr(current, name, values[name])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict
 from ..extensions import db
@@ -88,12 +89,6 @@ def _email_taken(event_id: int, email: str, exclude: int | None = None) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
-def _issue_token(participant: Participant) -> None:
-    token = access.new_token()
-    participant.token = token
-    participant.token_digest = access.digest(token)
-
-
 def create_participant(actor: Actor, event: Event, data: dict[str, Any]) -> Participant:
     """Invite a person to the event (organizers only); e-mails are unique per event (409)."""
     access.require_organizer(actor)
@@ -103,8 +98,11 @@ def create_participant(actor: Actor, event: Event, data: dict[str, Any]) -> Part
         raise taken
     participant = Participant(event=event)
     apply_changes(participant, {k: v for k, v in data.items() if k in PARTICIPANT_FIELDS})
-    _issue_token(participant)
-    db.session.add(participant)
+    try:
+        access.issue_participant_token(participant)  # flushes: the token needs the id
+    except IntegrityError as exc:  # a concurrent request took the e-mail
+        db.session.rollback()
+        raise taken from exc
     commit_unique(taken)
     return participant
 
@@ -133,7 +131,7 @@ def delete_participant(actor: Actor, participant: Participant) -> None:
 def rotate_token(actor: Actor, participant: Participant) -> Participant:
     """Revoke the participant's personal link and issue a new one (organizers only)."""
     access.require_organizer(actor)
-    _issue_token(participant)
+    access.issue_participant_token(participant)
     db.session.commit()
     return participant
 

@@ -42,7 +42,7 @@ from ..errors import RoomUnavailable
 from ..extensions import db
 from ..models import Participant, Session, VideoRoom, utcnow
 from . import hosts
-from .common import pick_text
+from .common import lock_rows, pick_text
 from .jobs import Periodic, dispatcher, job, submit, submit_many  # noqa: F401 - dispatcher
 from .providers import provider, provider_config
 
@@ -278,7 +278,9 @@ def _try_provider(name: str, req: RoomRequest, room_id: int,
 
 
 def _current(room_id: int, generation: int) -> VideoRoom | None:
-    """The room, fresh from the database, if it is still pending in this generation."""
+    """The room, fresh from the database and locked until the commit, if it is still pending
+    in this generation (a switch meanwhile waits for the commit, then sees the outcome)."""
+    lock_rows(VideoRoom, VideoRoom.id == room_id)
     room = db.session.get(VideoRoom, room_id, populate_existing=True)
     if room is None or room.state != "pending" or room.generation != generation:
         return None

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from ..errors import Conflict, Invalid
@@ -121,6 +121,7 @@ def _validate(event: Event, values: dict[str, Any], event_session: Session | Non
     if fields:
         raise Invalid("invalid session", fields=fields)
     if room_id is not None:
+        _lock_hall(room_id)
         clash = db.session.scalar(
             select(Session).where(
                 Session.room_id == room_id,
@@ -154,6 +155,18 @@ def _interpretation_problem(event: Event, plan: dict[str, Any] | None) -> str | 
         if len(found) != len(set(ids)):
             return "interpreter_ids must be participants of this event with the role interpreter"
     return None
+
+
+def _lock_hall(room_id: int) -> None:
+    """Hold the hall until this transaction ends, so that of two requests booking it at once
+    the second checks for a clash only after the first has committed (DESIGN.md: of twenty,
+    exactly one wins). PostgreSQL locks the hall's row (SELECT ... FOR UPDATE); SQLite has no
+    row locks, so a write to the row takes the database's write lock now, as BEGIN IMMEDIATE
+    would (reads before it hold no snapshot: pysqlite opens the transaction at this write)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Room.id).where(Room.id == room_id).with_for_update())
+    else:
+        db.session.execute(update(Room).where(Room.id == room_id).values(id=Room.id))
 
 
 def _people(values: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +237,7 @@ def update_session(actor: Actor, event_session: Session, data: dict[str, Any]) -
     if not changed:
         return event_session
     if changed & CALENDAR_FIELDS:
-        event_session.sequence += 1
+        event_session.sequence = Session.sequence + 1  # in SQL: a concurrent bump counts too
     event_session.updated_at = utcnow()
     rescheduled = bool(changed & {"starts_at", "ends_at", "title", "interpretation",
                                   "moderators"})
@@ -314,7 +327,7 @@ def set_session_status(
         event_session.status = status
         # Calendars show the expected times: a new delay is a change they must see.
         if status == "cancelled" or reinstated or delay != event_session.delay_minutes:
-            event_session.sequence += 1
+            event_session.sequence = Session.sequence + 1  # in SQL: a concurrent bump counts
         event_session.delay_minutes = delay
         event_session.updated_at = utcnow()
         db.session.commit()

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import MODES, Event, Session, VideoRoom, utcnow
 from . import access, provisioning
 from .access import Actor
+from .common import lock_rows
 from .providers import check_provider
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,27 @@ def _prepare_room(event_session: Session, provider: str | None) -> VideoRoom | N
     room.lease_until = None
     room.data, room.host_data = {}, {}
     return room
+
+
+def _locked_sessions(event_id: int, *where) -> list[Session]:
+    """Lock the event's sessions matching ``where`` and their video rooms, and read them
+    afresh.
+
+    A switch decides from the session's status and its room's state: read before the lock,
+    a concurrent switch, status change or provisioning job could change them between the
+    read and this transaction's write, and a room would be kept, lost or left pending.
+    The event's row is locked first: every write to a session bumps the event's programme
+    version (models/versioning.py) before it writes the session, so the same order here
+    keeps PostgreSQL from deadlocking a switch against an edit.
+    """
+    lock_rows(Event, Event.id == event_id)
+    lock_rows(Session, *where)
+    ids = select(Session.id).where(*where).scalar_subquery()
+    lock_rows(VideoRoom, VideoRoom.session_id.in_(ids))
+    return list(db.session.scalars(
+        select(Session).where(*where).order_by(Session.id)
+        .options(selectinload(Session.video_room))
+        .execution_options(populate_existing=True)))
 
 
 def _apply_switch(event_session: Session, mode: str, provider: str | None) -> VideoRoom | None:
@@ -126,13 +148,18 @@ def switch_session(
     _check_mode(mode)
     if provider is not None:
         check_provider(provider)
-    if event_session.is_finished:
-        raise Conflict(
-            f"a {event_session.status} session cannot be switched",
-            fields={"mode": f"the session is {event_session.status}"},
-            code="session_finished",
-        )
-    room = _commit_switch(lambda: _apply_switch(event_session, mode, provider), event_session)
+
+    def apply() -> VideoRoom | None:
+        _locked_sessions(event_session.event_id, Session.id == event_session.id)
+        if event_session.is_finished:  # read under the lock: a cancel a moment ago counts
+            raise Conflict(
+                f"a {event_session.status} session cannot be switched",
+                fields={"mode": f"the session is {event_session.status}"},
+                code="session_finished",
+            )
+        return _apply_switch(event_session, mode, provider)
+
+    room = _commit_switch(apply, event_session)
     _snapshot(event_session)
     if room is not None:
         provisioning.enqueue_provision(room.id)
@@ -194,17 +221,15 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
     """
     access.require_organizer(actor)
     _check_mode(mode, EVENT_MODES)
-    event.mode = "in_person" if mode == AS_PLANNED else mode
     now = utcnow()
     rooms: list[VideoRoom] = []
     moved: list[Session] = []
-    now = utcnow()
-    sessions = db.session.scalars(
-        select(Session).where(Session.event_id == event.id, Session.status.not_in(
-            ("ended", "cancelled")
-        )).options(selectinload(Session.video_room))
-    )
     try:
+        # Status and rooms are read under the lock: a session cancelled or switched by
+        # someone else a moment ago is seen as it is now, not as it was.
+        sessions = [s for s in _locked_sessions(event.id, Session.event_id == event.id)
+                    if s.status not in ("ended", "cancelled")]
+        event.mode = mode
         for event_session in sessions:
             if event_session.is_over(now):
                 continue  # DESIGN.md: a whole-event switch leaves a session that is over alone

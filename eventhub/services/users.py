@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from .. import sign_in
 from ..errors import Conflict, Invalid, Unauthorized
 from ..extensions import db
 from ..models import USER_ROLES, ApiToken, User, utcnow
@@ -103,13 +104,16 @@ def _revoke_all(user: User) -> None:
 
 
 def check_password(email: str, password: str) -> User:
-    """The account if the password is right; 401 (same message either way) otherwise."""
+    """The account if the password is right; 401 (same message either way) otherwise, and
+    429 while the account is locked out after failed attempts (:mod:`eventhub.sign_in`)."""
+    sign_in.guard(email)
     user = find_user(email)
     try:
         hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         user = None
     if user is None or not user.active:  # a deactivated account is refused the same way
+        sign_in.failed(email)
         raise Unauthorized("wrong e-mail or password")
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)

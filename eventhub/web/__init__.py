@@ -28,8 +28,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from ..errors import DomainError
-from ..extensions import db
+from ..errors import DomainError, RateLimited
+from ..extensions import db, limiter
 from ..models import Event, Participant, Session, User, utcnow
 from ..services import access, agenda, attendance, joining, users
 from ..services import events as event_service
@@ -227,7 +227,7 @@ def participant_home(token: str):
     if participant is None:
         abort(404)
     session["participant_id"] = participant.id
-    session["ptd"] = access.digest(participant.token)
+    session["ptd"] = participant.token_digest
     g.participant = participant
     return render_participant_home(participant)
 
@@ -245,13 +245,18 @@ def render_participant_home(participant: Participant, status: int = 200, **extra
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT"], methods=["POST"])
 def login():
-    """Sign-in for organizers and moderators."""
+    """Sign-in for organizers and moderators (limited per client; accounts lock out)."""
     form = LoginForm()
     error = None
+    retry_after = None
     if form.validate_on_submit():
         try:
             user = users.check_password(form.email.data, form.password.data)
+        except RateLimited as exc:
+            error = _("Too many failed attempts. Try again in a few minutes.")
+            retry_after = exc.retry_after
         except DomainError:
             error = _("Wrong e-mail or password.")
         else:
@@ -264,8 +269,9 @@ def login():
             if not is_local_path(target):  # never an open redirect
                 target = url_for("web.console")
             return redirect(target)
-    status = 401 if error else (400 if form.errors else 200)
-    return render_template("auth/login.html", form=form, error=error), status
+    status = 429 if retry_after else 401 if error else (400 if form.errors else 200)
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return render_template("auth/login.html", form=form, error=error), status, headers
 
 
 def is_local_path(target: str) -> bool:

@@ -3,7 +3,7 @@
 Flask-SocketIO hands ``/live``'s connect handler a copy of the Flask session of the handshake
 request, so a signed-in moderator or a participant who opened their link needs no extra
 credential in the page: the handshake carries the (HttpOnly, SameSite=Lax) session cookie, and
-``cors_allowed_origins=[]`` refuses handshakes from other origins. Tokens in ``auth`` still win.
+the Origin check (create_app) refuses handshakes from other origins. ``auth`` tokens win.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from flask import session
 
 from ..extensions import db
 from ..models import Participant, User
-from ..services import access
 
 
 def session_user() -> User | None:
@@ -29,7 +28,7 @@ def session_participant() -> Participant | None:
         return None
     participant = db.session.get(Participant, participant_id)
     # A revoked or rotated personal link ends the browser's access too.
-    if participant is None or access.digest(participant.token) != session.get("ptd"):
+    if participant is None or participant.token_digest != session.get("ptd"):
         return None
     return participant
 

@@ -73,8 +73,10 @@ def site(app: Flask) -> Iterator[Site]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="browser-site", daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.port}"
+    app.config["EVENTHUB_BASE_URL"] = url  # its pages' origin: the one /live accepts
     try:
-        yield Site(app, f"http://127.0.0.1:{server.port}", world)
+        yield Site(app, url, world)
     finally:
         from eventhub import live
 
@@ -93,11 +95,13 @@ def new_page(browser, site: Site) -> Iterator:
     contexts = []
 
     def open_page(path: str = "/", *, phone: bool = False, timezone: str = "Europe/Berlin",
-                  javascript: bool = True):
+                  javascript: bool = True, csp: bool = False):
+        # Playwright evaluates string predicates (wait_for_function) with eval, which the
+        # pages' Content-Security-Policy forbids; test_browser_csp.py runs under it (csp=True).
         context = browser.new_context(
             viewport=PHONE if phone else {"width": 1280, "height": 900},
             timezone_id=timezone, locale="en-US", base_url=site.url,
-            java_script_enabled=javascript)
+            java_script_enabled=javascript, bypass_csp=not csp)
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()

@@ -67,10 +67,8 @@ def _user(email: str, role: str, name: str, password_hash: str) -> User:
 
 
 def _participant(event: Event, name: str, email: str, **kwargs) -> Participant:
-    token = access.new_token()
-    participant = Participant(event=event, name=name, email=email, token=token,
-                              token_digest=access.digest(token), **kwargs)
-    db.session.add(participant)
+    participant = Participant(event=event, name=name, email=email, **kwargs)
+    access.issue_participant_token(participant)
     return participant
 
 

@@ -40,8 +40,10 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="live-server", daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.port}"
+    app.config["EVENTHUB_BASE_URL"] = url  # its pages' origin: the one /live accepts
     try:
-        yield LiveServer(app, f"http://127.0.0.1:{server.port}")
+        yield LiveServer(app, url)
     finally:
         live.shutdown(app)
         server.shutdown()

@@ -225,9 +225,12 @@ class Stack:
         self.workers: list[Process] = []
         for _ in range(webs):
             port = free_port()
+            # Reached directly here (no nginx in front): its own address is its pages' origin,
+            # the only one its Socket.IO accepts.
             self.webs.append(Process(
                 f"web {port}", readme_command("eventhub-web@.service", str(port), self.run_dir),
-                env, tmp / f"web-{port}.log", port))
+                {**env, "EVENTHUB_BASE_URL": f"http://127.0.0.1:{port}"},
+                tmp / f"web-{port}.log", port))
         for i in range(1, workers + 1):
             self.workers.append(Process(
                 f"worker {i}", readme_command("eventhub-worker@.service", str(i), self.run_dir),

@@ -24,10 +24,10 @@ def conf(app):
         event = Event(slug="conf", title={"en": "Conference"}, timezone="Europe/Moscow",
                       start_date=START, end_date=START.replace(day=30), published=True)
         halls = [Room(event=event, name=name, capacity=50) for name in ("Зал 1", "Saal 2")]
-        token = access.new_token()
         speaker = Participant(event=event, name="Jürgen Groß", email="jg@example.de",
-                              role="speaker", token=token, token_digest=access.digest(token))
+                              role="speaker")
         db.session.add_all([event, *halls, speaker])
+        access.issue_participant_token(speaker)
         db.session.commit()
         ids = {"event": event.id, "hall1": halls[0].id, "hall2": halls[1].id,
                "speaker": speaker.id}

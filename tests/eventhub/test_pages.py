@@ -8,6 +8,7 @@ import pytest
 
 from eventhub.extensions import db
 from eventhub.models import Participant, Session
+from eventhub.services import access
 from tests.browser.world import PASSWORD, World, build_world, compile_translations
 from tests.conftest import password_hash
 
@@ -171,7 +172,8 @@ def test_agenda_add_remove_and_invitation(app, world):
     client.post(f"/p/{world.anna_token}/invitation", data={"status": "declined",
                                                            "csrf_token": token})
     with app.app_context():
-        anna = db.session.query(Participant).filter_by(token=world.anna_token).one()
+        anna = db.session.query(Participant).filter_by(
+            token_digest=access.digest(world.anna_token)).one()
         assert anna.invitation_status == "declined"
 
 
@@ -298,7 +300,8 @@ def test_session_principal_reads_the_browser_session(app, world):
 
     with app.test_request_context():
         assert session_principal() is None
-        anna = db.session.query(Participant).filter_by(token=world.anna_token).one()
+        anna = db.session.query(Participant).filter_by(
+            token_digest=access.digest(world.anna_token)).one()
         session.update(participant_id=anna.id, ptd=access.digest(anna.token))
         assert session_principal() is anna
         session["ptd"] = access.digest("a rotated token")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
 
+import live_support
 import pytest
 from lifecycle_support import room_of, sandbox_settings, wait_jobs
 
@@ -15,6 +17,8 @@ from eventhub import publish, webhooks
 from eventhub.extensions import csrf, db
 from eventhub.models import Session
 from eventhub.services import provider_events, switching
+
+live_server = live_support.live_server
 
 
 @pytest.fixture
@@ -108,7 +112,7 @@ def test_meeting_started_then_ended_drive_status(app, send, zoom_session):
 
 @pytest.mark.parametrize(("before", "event", "after"), [
     ("delayed", "meeting.started", "live"),
-    ("paused", "meeting.started", "live"),
+    ("paused", "meeting.started", "paused"),  # a moderator's pause wins
     ("paused", "meeting.ended", "ended"),
     ("scheduled", "meeting.ended", "scheduled"),  # never started here: ignored
     ("cancelled", "meeting.started", "cancelled"),  # a moderator's cancellation wins
@@ -200,3 +204,70 @@ def test_service_ignores_rooms_that_are_not_ready(zoom_session, create_user):
     wait_jobs()
     assert provider_events.apply_provider_event("zoom", meeting_id, "started") is None
     assert status_of(event_session) == "scheduled"
+
+
+# -- replays and hostile bodies -------------------------------------------------------------
+
+
+def test_a_replayed_delivery_is_not_applied_again(send, zoom_session):
+    """The same signed request again (an attacker's replay within the 5 minutes, or Zoom's
+    retry of a delivery) changes nothing, even where the status machine would allow it."""
+    event_session, meeting_id = zoom_session
+    body = json.dumps(meeting_event("meeting.started", meeting_id)).encode()
+    stamp = int(time.time())
+    assert send(body, timestamp=stamp).json == {"status": "applied"}
+    event_session.status = "scheduled"  # as if reinstated meanwhile
+    db.session.commit()
+    again = send(body, timestamp=stamp)
+    assert again.status_code == 200 and again.json == {"status": "ignored"}
+    retried = send(body, timestamp=stamp + 30)  # Zoom's retry: same body, new timestamp
+    assert retried.json == {"status": "ignored"}
+    assert status_of(event_session) == "scheduled"
+    later = meeting_event("meeting.started", meeting_id)
+    later["event_ts"] += 1000  # a new delivery is applied
+    assert send(later).json == {"status": "applied"}
+    assert status_of(event_session) == "live"
+
+
+def test_meeting_started_never_undoes_a_pause(send, zoom_session, create_user):
+    from eventhub.services import sessions as session_service
+
+    event_session, meeting_id = zoom_session
+    organizer = create_user("organizer", email="boss@example.org")
+    body = json.dumps(meeting_event("meeting.started", meeting_id)).encode()
+    assert send(body).json == {"status": "applied"}
+    session_service.set_session_status(organizer, event_session, "paused")
+    assert send(body).json == {"status": "ignored"}
+    fresh = meeting_event("meeting.started", meeting_id)
+    fresh["event_ts"] += 1000
+    assert send(fresh).json == {"status": "ignored"}
+    assert status_of(event_session) == "paused"
+
+
+def test_deeply_nested_signed_json_is_400(send, zoom_session):
+    depth = 100_000
+    response = send(b"[" * depth + b"]" * depth)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "bad_request"
+
+
+def test_a_signed_chunked_body_over_1_mib_is_413(live_server, secret):
+    raw = json.dumps({"event": "meeting.started", "pad": "x" * (1024 * 1024 + 10)}).encode()
+    stamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + raw,
+                      hashlib.sha256).hexdigest()
+    port = int(live_server.url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.putrequest("POST", "/integrations/zoom/webhook")
+    for name, value in {"x-zm-request-timestamp": stamp, "x-zm-signature": f"v0={digest}",
+                        "Content-Type": "application/json",
+                        "Transfer-Encoding": "chunked"}.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    for start in range(0, len(raw), 65536):
+        chunk = raw[start:start + 65536]
+        connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    connection.send(b"0\r\n\r\n")
+    response = connection.getresponse()
+    assert response.status == 413
+    connection.close()
