@@ -262,12 +262,29 @@ def run(tiny: bool = False) -> dict[str, dict[str, float]]:
                 db.engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``--tiny``: a seconds-long run that checks the benchmark works (the suite runs it)."""
+def main(argv: list[str] | None = None, quick: bool = False) -> list:
+    """``--tiny`` (or ``quick``): a seconds-long run that checks the benchmark works (the suite
+    runs it). Returns the figures for ``python -m bench``'s table."""
     import sys
 
+    from bench.report import Figure
+
     args = sys.argv[1:] if argv is None else argv
-    run(tiny="--tiny" in args)
+    results = run(tiny=quick or "--tiny" in args)
+    public, personal, page = (results["public_feed"], results["personal_feed"],
+                              results["programme_page"])
+    return [
+        Figure("calendars", f"cold public feed, {public['events']} sessions", public["cold"],
+               "ms", goal="<= 2x", baseline=public["icalendar"],
+               baseline_name="icalendar serializing the same calendar"),
+        Figure("calendars", "warm public feed", public["warm"], "ms",
+               baseline=public["static"], baseline_name="the same bytes from a bare route"),
+        Figure("calendars", f"cold personal feed, {personal['events']} sessions",
+               personal["cold"], "ms", baseline=personal["icalendar"],
+               baseline_name="icalendar serializing the same calendar"),
+        Figure("calendars", "programme page, anonymous, warm", page["warm"], "ms",
+               baseline=page["cold"], baseline_name="the same page cold"),
+    ]
 
 
 if __name__ == "__main__":

@@ -459,8 +459,37 @@ def local_redis(url: str = "redis://127.0.0.1:6379/0") -> str | None:
         return None
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the benchmark and print a table."""
+def figures(rounds: list[Round]) -> list:
+    """The rounds as figures for ``python -m bench``'s table: delivery p99 of EventHub against
+    the bare server of the same N, and two processes on Redis against one."""
+    from bench.report import Figure
+
+    by = {(r.kind, r.n): r for r in rounds}
+    goals = {1000: "<= 100", 2000: "<= 200"}
+    out = []
+    for (kind, n), one in sorted(by.items(), key=lambda item: (item[0][1], item[0][0])):
+        p99 = percentile(one.delays, 0.99) * 1000
+        if kind == "eventhub":
+            bare = by.get(("bare", n))
+            out.append(Figure("live", f"delivery p99, {n} clients (missed {one.missed})", p99,
+                              "ms", goal=goals.get(n, ""),
+                              baseline=percentile(bare.delays, 0.99) * 1000 if bare else None,
+                              baseline_name="bare python-socketio, same stack"))
+            out.append(Figure("live", f"switch request p50, {n} clients",
+                              percentile(one.requests, 0.5) * 1000, "ms", goal="<= 20"))
+            out.append(Figure("live", f"memory per connection, {n} clients",
+                              one.rss_per_conn_kb, "KB", goal="<= 90"))
+        elif kind == "split" and ("eventhub", n) in by:
+            single = by[("eventhub", n)]
+            out.append(Figure("live", f"delivery p99, {n} clients over 2 processes on Redis",
+                              p99, "ms", goal="<= 1.5x",
+                              baseline=percentile(single.delays, 0.99) * 1000,
+                              baseline_name="one process"))
+    return out
+
+
+def main(argv: list[str] | None = None, quick: bool = False) -> list:
+    """Run the benchmark, print a table, return the figures."""
     parser = argparse.ArgumentParser(prog="bench_live", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 100 and 500 only")
     parser.add_argument("--sizes", help="comma-separated N, e.g. 100,1000")
@@ -475,7 +504,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="also EventHub in threading mode (flask eventhub serve)")
     args = parser.parse_args(argv if argv is not None else [])
     sizes = SIZES
-    if args.quick or os.environ.get("EVENTHUB_BENCH_QUICK") == "1":
+    if quick:
+        sizes = (20,)
+    elif args.quick or os.environ.get("EVENTHUB_BENCH_QUICK") == "1":
         sizes = QUICK_SIZES
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
@@ -483,7 +514,7 @@ def main(argv: list[str] | None = None) -> None:
         import aiohttp  # noqa: F401 - python-socketio's AsyncClient needs it
     except ImportError:
         print("bench_live needs aiohttp for its clients (pip install -r requirements-dev.txt)")
-        return
+        return []
     if not args.redis:
         args.redis = local_redis()
     if not args.redis:
@@ -516,6 +547,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {kind} N={n}: {time.perf_counter() - started:.1f} s", flush=True)
     print()
     print_table(rounds)
+    return figures(rounds)
 
 
 if __name__ == "__main__":

@@ -310,13 +310,13 @@ def _invite_checked(actor: Actor, event: Event, checked: list[tuple[int, dict[st
         else:
             participant = Participant(event=event, invitation_status="invited",
                                       **{name: values[name] for name in CSV_COLUMNS})
-            token = access.new_token()
-            participant.token, participant.token_digest = token, access.digest(token)
             db.session.add(participant)
             report.invited.append(participant)
         if _owes_invitation(participant) and participant not in to_mail:
             to_mail.append(participant)
     db.session.flush()  # one INSERT round for the new people: their mails refer to their ids
+    for participant in report.invited:
+        access.issue_participant_token(participant)  # derived from the id, known now
     for participant in to_mail:
         _mail_invitation(actor, participant, message, now)
     report.mailed = len(to_mail)

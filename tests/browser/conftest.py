@@ -7,6 +7,7 @@ are skipped, unless ``EVENTHUB_REQUIRE_SERVICES=1``, which turns the skip into a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -65,28 +66,35 @@ class Site:
     world: World
 
 
-@pytest.fixture
-def site(app: Flask) -> Iterator[Site]:
-    """The test app with :func:`build_world`'s conference, served on 127.0.0.1:<free port>."""
-    with app.app_context():
-        world = build_world(password_hash("secret-pw-1"))
+@contextlib.contextmanager
+def served(app: Flask, data=None, name: str = "browser-site") -> Iterator[Site]:
+    """Serve ``app`` on 127.0.0.1:<free port> in a thread; its own address is its pages'
+    origin (the only one /live accepts). Stopped, with the live tasks, on leaving."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-site", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.port}"
-    app.config["EVENTHUB_BASE_URL"] = url  # its pages' origin: the one /live accepts
+    app.config["EVENTHUB_BASE_URL"] = url
     try:
-        yield Site(app, url, world)
+        yield Site(app, url, data)
     finally:
         from eventhub import live
 
-        if hasattr(live, "shutdown"):
-            live.shutdown(app)
+        live.shutdown(app)
         server.shutdown()
         server.server_close()
         thread.join(5)
         with app.app_context():
             db.session.remove()
+
+
+@pytest.fixture
+def site(app: Flask) -> Iterator[Site]:
+    """The test app with :func:`build_world`'s conference, served on 127.0.0.1:<free port>."""
+    with app.app_context():
+        world = build_world(password_hash("secret-pw-1"))
+    with served(app, world) as running:
+        yield running
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from eventhub.extensions import db
 from eventhub.models import Participant, Session
-from eventhub.services import attendance
+from eventhub.services import access, attendance
 from tests.browser.conftest import ARTIFACTS, PHONE
 
 
@@ -26,7 +26,7 @@ def test_attendance_page(site, new_page, lang, phone):
     with site.app.app_context():
         event_session = db.session.get(Session, site.world.ready_id)
         anna = db.session.scalar(db.select(Participant).where(
-            Participant.token == site.world.anna_token))
+            Participant.token_digest == access.digest(site.world.anna_token)))
         attendance.record_join_open(anna, event_session)
     page = new_page(f"/login?lang={lang}", phone=phone)
     sign_in(page, site.world.organizer, lang)

@@ -5,19 +5,17 @@ whose rooms become ready live, checked through the REST API."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from eventhub.extensions import db
 from eventhub.models import utcnow
 from eventhub.services import demo, provisioning, switching, users
 from eventhub.services import events as event_service
-from tests.browser.conftest import ARTIFACTS, PHONE, Site
+from tests.browser.conftest import ARTIFACTS, PHONE, Site, served
 from tests.browser.test_browser_live import CONNECTED, MARK, NOT_RELOADED
 from tests.eventhub.lifecycle_support import sandbox_settings
 
@@ -37,26 +35,14 @@ def demo_site(app) -> Iterator[Site]:
     with app.app_context():
         result = demo.seed_demo(demo.demo_start_date())
         provisioning.dispatcher().wait(30)  # the press centre's hybrid rooms
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="board-site", daemon=True)
-    thread.start()
-    try:
-        yield Site(app, f"http://127.0.0.1:{server.port}", result)  # type: ignore[arg-type]
-    finally:
-        from eventhub import live
-
-        if hasattr(live, "shutdown"):
-            live.shutdown(app)
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-        with app.app_context():
-            db.session.remove()
+    with served(app, result, "board-site") as running:
+        yield running
 
 
 def open_board(browser, site: Site, viewport: dict, lang: str, path: str = "/console"):
     """A signed-in organizer's board in a fresh context of the given size."""
-    context = browser.new_context(viewport=viewport, locale="en-US", base_url=site.url,
+    context = browser.new_context(bypass_csp=True,  # Playwright's waits use eval
+                                  viewport=viewport, locale="en-US", base_url=site.url,
                                   timezone_id="Europe/Berlin")
     context.set_default_timeout(15_000)
     page = context.new_page()

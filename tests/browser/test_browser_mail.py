@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from eventhub.extensions import db
 from eventhub.models import OutboxMail, Participant, Session
-from eventhub.services import jobs, mail
+from eventhub.services import access, jobs, mail
 from tests.browser.conftest import ARTIFACTS, PHONE
 
 
@@ -37,7 +37,8 @@ def app_config(app_config):
 def test_outbox_and_unsubscribe_pages_on_a_phone(site, new_page, lang):
     world = site.world
     with site.app.app_context():
-        anna = db.session.scalar(select(Participant).where(Participant.token == world.anna_token))
+        anna = db.session.scalar(select(Participant).where(
+            Participant.token_digest == access.digest(world.anna_token)))
         anna.language = lang
         mail.queue_mail(anna, "invitation", context={"message": "Herzlich willkommen!",
                                                      "inviter": "Olga Iwanowa"})

@@ -5,16 +5,14 @@ CSV with Cyrillic and German names. Each result is checked through the REST API.
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from werkzeug.serving import make_server
 
 from eventhub.extensions import db
 from eventhub.models import User
-from tests.browser.conftest import ARTIFACTS, Site
+from tests.browser.conftest import ARTIFACTS, Site, served
 from tests.conftest import password_hash
 
 ORGANIZER = "olga@kaluga.example"
@@ -34,22 +32,14 @@ def empty_site(app) -> Iterator[Site]:
         db.session.add(User(email=ORGANIZER, role="organizer", name="Ольга",
                             password_hash=password_hash("secret-pw-1")))
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="manage-site", daemon=True)
-    thread.start()
-    try:
-        yield Site(app, f"http://127.0.0.1:{server.port}", None)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-        with app.app_context():
-            db.session.remove()
+    with served(app, None, "manage-site") as running:
+        yield running
 
 
 @pytest.fixture
 def organizer_page(browser, empty_site) -> Iterator:
-    context = browser.new_context(viewport={"width": 1366, "height": 900},
+    context = browser.new_context(bypass_csp=True,  # Playwright's waits use eval
+                                  viewport={"width": 1366, "height": 900},
                                   timezone_id="Europe/Berlin", locale="ru-RU",
                                   base_url=empty_site.url)
     context.set_default_timeout(10_000)
