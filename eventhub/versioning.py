@@ -195,9 +195,11 @@ def bump_sessions(session: Any, session_ids: Iterable[int]) -> None:
 
 
 def _before_flush(session: Any, _context: Any, _instances: Any) -> None:
-    bump_sessions(session, _touched_sessions(session))
+    # The event's row before its sessions' rows: the lock order every writer keeps
+    # (services.switching locks the event, then its sessions), or PostgreSQL deadlocks.
     event_ids, session_ids = _targets(session)
     bump(session, event_ids, session_ids)
+    bump_sessions(session, _touched_sessions(session))
 
 
 def _end_transaction(session: Any, transaction: Any) -> None:
