@@ -102,6 +102,8 @@ class Config:
     # Counters live in Redis when there are several processes; in memory otherwise.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Said explicitly: the one Limiter of the process otherwise keeps an earlier app's "off".
+    RATELIMIT_ENABLED = True
     SIGN_IN_LIMIT = os.environ.get("EVENTHUB_SIGN_IN_LIMIT", "10 per minute")  # per client
     # Failed sign-ins per account before it is locked out (until they leave the window).
     SIGN_IN_ACCOUNT_LIMIT = os.environ.get("EVENTHUB_SIGN_IN_ACCOUNT_LIMIT", "10 per 15 minutes")

@@ -40,7 +40,7 @@ from integrations.registry import PROVIDERS
 
 from ..errors import RoomUnavailable
 from ..extensions import db
-from ..models import Participant, Session, VideoRoom, utcnow
+from ..models import Event, Participant, Session, VideoRoom, utcnow
 from . import hosts
 from .common import lock_rows, pick_text
 from .jobs import Periodic, dispatcher, job, submit, submit_many  # noqa: F401 - dispatcher
@@ -279,7 +279,15 @@ def _try_provider(name: str, req: RoomRequest, room_id: int,
 
 def _current(room_id: int, generation: int) -> VideoRoom | None:
     """The room, fresh from the database and locked until the commit, if it is still pending
-    in this generation (a switch meanwhile waits for the commit, then sees the outcome)."""
+    in this generation (a switch meanwhile waits for the commit, then sees the outcome).
+
+    Locks in the order every writer keeps: the event, the session, then the room (a switch
+    does the same; the flush then bumps the session's version, already held)."""
+    session_id = db.session.scalar(select(VideoRoom.session_id).where(VideoRoom.id == room_id))
+    event_id = db.session.scalar(select(Session.event_id).where(Session.id == session_id))
+    if event_id is not None:
+        lock_rows(Event, Event.id == event_id)
+        lock_rows(Session, Session.id == session_id)
     lock_rows(VideoRoom, VideoRoom.id == room_id)
     room = db.session.get(VideoRoom, room_id, populate_existing=True)
     if room is None or room.state != "pending" or room.generation != generation:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import uuid
 
 from eventhub.extensions import db
 from eventhub.models import User
@@ -36,7 +37,7 @@ def csrf(html: str) -> str:
 def sign_in(app, role: str = "organizer", email: str | None = None):
     """A test client signed in with a new account of ``role``."""
     client = app.test_client()
-    email = email or f"{role}-{id(client)}@example.org"
+    email = email or f"{role}-{uuid.uuid4().hex[:12]}@example.org"
     add_user(app, role, email)
     token = csrf(client.get("/login").get_data(as_text=True))
     response = client.post("/login", data={"email": email, "password": PASSWORD,

@@ -61,7 +61,7 @@ def emails(event_id: int) -> list[str]:
 
 
 def all_tokens() -> list[str]:
-    return list(db.session.scalars(select(Participant.token)))
+    return [p.token for p in db.session.scalars(select(Participant))]
 
 
 # -- inviting ---------------------------------------------------------------------------------
