@@ -98,7 +98,7 @@ def test_a_server_that_is_down_delays_mail_and_loses_none(ctx, smtp, guests, cap
     assert set(message_ids(smtp)) == {row.message_id for row in outbox()}
 
 
-@pytest.mark.xfail(strict=False, reason="flaky in full runs after the merge (passes alone); to be made deterministic next stop")
+@pytest.mark.xfail(strict=False, reason="flaky in merged full runs; passes alone (next stop)")
 def test_server_stopped_in_the_middle_of_a_burst_every_mail_arrives_once(ctx, smtp, guests):
     for participant in guests:
         mail.queue_mail(participant, "invitation")

@@ -29,7 +29,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.xfail(strict=False, reason="flaky in full runs after the merge (passes alone); to be made deterministic next stop")
+@pytest.mark.xfail(strict=False, reason="flaky in merged full runs; passes alone (next stop)")
 def test_the_embedded_process_takes_up_a_dead_workers_room_by_itself(
         app, ctx, sandbox, create_user, create_event, create_session):
     organizer = create_user("organizer")
