@@ -121,9 +121,12 @@ def validate(model: type[BaseModel], data: Any) -> BaseModel:
         raise Invalid(f"invalid fields: {', '.join(sorted(fields))}", fields=fields) from exc
 
 
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
 def _natural(value: str, maximum: int) -> int | None:
     """``value`` as an integer 0..maximum written in ASCII digits, else None."""
-    if not re.fullmatch(r"[0-9]{1,19}", value) or int(value) > maximum:
+    if not _DIGITS.fullmatch(value) or int(value) > maximum:
         return None
     return int(value)
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from cachetools import LRUCache
 from flask import Response, current_app, request
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..errors import NotFound
 from ..extensions import db
@@ -45,6 +45,9 @@ _EXTENSION = "eventhub.programme_cache"
 _create_lock = threading.Lock()
 _VERSIONS = (select(func.coalesce(func.sum(Session.version), 0))
              .where(Session.event_id == Event.id).scalar_subquery())
+_EVENT_STATE = (select(Event.id, Event.published, Event.programme_version,  # built once
+                       _VERSIONS.label("versions"))
+                .where(Event.id == bindparam("event_id")))
 
 
 class ProgrammeCache:
@@ -98,29 +101,27 @@ def cached_list(actor: Any, event_id: int, params: tuple[Hashable, ...],
     """
     row = None
     if 0 < event_id <= MAX_ID:
-        # One query: the event for the access check, and the state the entry is kept under.
-        # populate_existing: an Event already in the session is read again, not trusted.
-        row = db.session.execute(
-            select(Event, _VERSIONS).where(Event.id == event_id)
-            .execution_options(populate_existing=True)).one_or_none()
+        # One query of a few columns (no Event to build on a hit): what the access check reads
+        # (the event's id and whether it is published) and the state the entry is kept under.
+        row = db.session.execute(_EVENT_STATE, {"event_id": event_id}).one_or_none()
     if row is None:
         raise NotFound(f"event {event_id} not found")
-    event, versions = row
-    access.require_view_event(actor, event)
-    key = (event.id, caller_kind(actor), params)
-    state = (event.programme_version, versions)
+    access.require_view_event(actor, row)
+    key = (event_id, caller_kind(actor), params)
+    state = (row.programme_version, row.versions)
     cache = programme_cache()
     entry = cache.get(key, state)
     if entry is None:
         # Built after the state was read: a change committed in between is in the body (the
         # entry is newer than its key says, never older), and the next request rebuilds it.
+        event = db.session.get(Event, event_id)
         body = current_app.json.response(build(event)).get_data()
         entry = (hashlib.sha256(body).hexdigest(), body)
         cache.put(key, state, *entry)
     response = Response(entry[1], mimetype="application/json")
     response.set_etag(entry[0])
     response.cache_control.no_cache = True  # keep it, but ask every time (ETag)
-    if not event.published:
+    if not row.published:
         response.cache_control.private = True  # for the people working on it only
     response.vary.add("Authorization")
     return response.make_conditional(request)
