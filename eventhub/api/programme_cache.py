@@ -19,6 +19,11 @@ runs on every request before the cache is read, so a warm entry never answers a 
 event is hidden from. The caller's kind is in the key all the same, so that a per-role field
 added to the list one day cannot be served to another role.
 
+The state read is itself kept for at most :data:`STATE_SECONDS`, and forgotten at once by any
+commit of this process (an ``after_commit`` hook on ``db.session``): a warm hit then reads
+nothing, and a change made through this process is seen by its next request. A change
+committed by another process (a second worker, a CLI import) is seen within STATE_SECONDS.
+
 The answer carries a strong ``ETag``; a client that revalidates gets ``304``. Nothing in the
 list depends on the clock, so an entry lives until its state moves on (or the LRU drops it).
 """
@@ -26,13 +31,16 @@ list depends on the clock, so an entry lives until its state moves on (or the LR
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from cachetools import LRUCache
 from flask import Response, current_app, request
 from sqlalchemy import bindparam, func, select
+from sqlalchemy import event as sa_event
 
 from ..errors import NotFound
 from ..extensions import db
@@ -41,6 +49,7 @@ from ..services import access
 from ..services.common import MAX_ID
 
 MAX_BYTES = 32 * 1024 * 1024  # bodies kept per app (a 500-session page is about 400 KB)
+STATE_SECONDS = 1.0  # the longest another process's change takes to be seen here
 _EXTENSION = "eventhub.programme_cache"
 _create_lock = threading.Lock()
 _VERSIONS = (select(func.coalesce(func.sum(Session.version), 0))
@@ -58,6 +67,8 @@ class ProgrammeCache:
                                           getsizeof=lambda entry: len(entry[2]) or 1)
         self.lock = threading.Lock()  # cachetools' caches are not thread-safe
         self.builds = 0
+        #: event id -> (commits seen, monotonic expiry, the state row), see :func:`_state`.
+        self.states: LRUCache = LRUCache(maxsize=4096)
 
     def get(self, key: Hashable, state: Hashable) -> tuple[str, bytes] | None:
         """The (ETag, body) kept under ``key`` if it was built for ``state``."""
@@ -84,6 +95,47 @@ def programme_cache() -> ProgrammeCache:
     return cache
 
 
+class _Commits:
+    """A new number after each commit of this process's ``db.session`` (any app, thread)."""
+
+    numbers = itertools.count(1)
+    count = 0
+
+    @classmethod
+    def seen(cls, _session: Any) -> None:
+        # next() is atomic: two commits at once write two numbers, neither an earlier one.
+        cls.count = next(cls.numbers)
+
+
+def register() -> None:
+    """Count ``db.session``'s commits (idempotent: once per process)."""
+    if not sa_event.contains(db.session, "after_commit", _Commits.seen):
+        sa_event.listen(db.session, "after_commit", _Commits.seen)
+
+
+register()
+
+
+def _state(cache: ProgrammeCache, event_id: int) -> Any:
+    """The event's state row (id, published, programme_version, versions), or None.
+
+    Kept until this process commits anything or STATE_SECONDS pass. The commit count is
+    taken before the query: a commit made while it runs leaves the row unused.
+    """
+    commits, now = _Commits.count, time.monotonic()
+    with cache.lock:
+        kept = cache.states.get(event_id)
+    if kept is not None and kept[0] == commits and kept[1] > now:
+        return kept[2]
+    # One query of a few columns (no Event to build on a hit): what the access check reads
+    # (the event's id and whether it is published) and the state the entry is kept under.
+    row = db.session.execute(_EVENT_STATE, {"event_id": event_id}).one_or_none()
+    if row is not None:
+        with cache.lock:
+            cache.states[event_id] = (commits, now + STATE_SECONDS, row)
+    return row
+
+
 def caller_kind(actor: Any) -> str:
     """"anonymous", "participant", or the user's role."""
     if isinstance(actor, User):
@@ -99,17 +151,13 @@ def cached_list(actor: Any, event_id: int, params: tuple[Hashable, ...],
 
     404 (as ``get_event``) for an event the actor may not see, before the cache is read.
     """
-    row = None
-    if 0 < event_id <= MAX_ID:
-        # One query of a few columns (no Event to build on a hit): what the access check reads
-        # (the event's id and whether it is published) and the state the entry is kept under.
-        row = db.session.execute(_EVENT_STATE, {"event_id": event_id}).one_or_none()
+    cache = programme_cache()
+    row = _state(cache, event_id) if 0 < event_id <= MAX_ID else None
     if row is None:
         raise NotFound(f"event {event_id} not found")
     access.require_view_event(actor, row)
     key = (event_id, caller_kind(actor), params)
     state = (row.programme_version, row.versions)
-    cache = programme_cache()
     entry = cache.get(key, state)
     if entry is None:
         # Built after the state was read: a change committed in between is in the body (the
