@@ -153,9 +153,10 @@ def test_signature_is_over_the_raw_body(client, secret, zoom_session):
     assert status_of(event_session) == "live"
 
 
-@pytest.mark.parametrize("skew", [-301, 301, -3600])
+@pytest.mark.parametrize("skew", [-305, 305, -3600])
 def test_stale_or_future_timestamp_is_401(skew, send, zoom_session):
-    """A correctly signed request more than 5 minutes off the clock is refused."""
+    """A correctly signed request more than 5 minutes off the clock is refused. (Five seconds
+    past the bound: the stamp is whole seconds, and a loaded machine may take a while to send.)"""
     event_session, meeting_id = zoom_session
     response = send(meeting_event("meeting.started", meeting_id),
                     timestamp=int(time.time()) + skew)
