@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import NotFound
+from ..serializers import room_state, session_to_dict
 from ..services import access, provisioning, switching
 from ..services import sessions as session_service
 from . import actor, endpoint, guards
@@ -13,8 +14,6 @@ from .schemas import (
     SwitchRequest,
     VideoRoomOut,
     changes,
-    room_state,
-    session_to_dict,
 )
 
 PUBLIC = "anyone for a published event; organizers, and the event's moderators and participants"

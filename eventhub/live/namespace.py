@@ -31,22 +31,17 @@ from flask_socketio import ConnectionRefusedError, Namespace, join_room
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..api import validate
-from ..api.schemas import (
-    LiveStatus,
-    LiveSubscribe,
-    LiveSwitch,
-    session_to_dict,
-    session_update_payload,
-)
 from ..errors import BadRequest, DomainError, Unauthorized
 from ..extensions import db, socketio
 from ..models import AgendaItem, ApiToken, Event, Participant, Session, User, utcnow
 from ..publish import NAMESPACE, add_listener, add_revocation_listener, event_room
+from ..serializers import session_to_dict, session_update_payload
 from ..services import access, joining, switching
 from ..services import events as event_service
 from ..services import sessions as session_service
+from ..validation import validate
 from .presence import Presence
+from .schemas import LiveStatus, LiveSubscribe, LiveSwitch
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +123,7 @@ class LiveNamespace(Namespace):
             return found
         if conn.kind is None:
             return None
-        from ..web.live_auth import session_principal
-
-        return session_principal()
+        return access.session_principal()
 
     # -- handlers -----------------------------------------------------------------------------
 
@@ -147,9 +140,7 @@ class LiveNamespace(Namespace):
                                                         "fields": {}}})
         else:
             # A browser page: the handshake's cookie session says who it is (same origin only).
-            from ..web.live_auth import session_principal
-
-            found = session_principal()
+            found = access.session_principal()
         if found is not None:
             conn.kind = "user" if isinstance(found, User) else "participant"
             conn.ident = found.id

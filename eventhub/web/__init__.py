@@ -34,10 +34,9 @@ from ..models import Event, Participant, Session, User, utcnow
 from ..services import access, agenda, attendance, joining, users
 from ..services import events as event_service
 from ..services import sessions as session_service
-from ..services.access import find_participant_by_token
+from ..services.access import find_participant_by_token, session_participant, session_user
 from ..services.common import pick_text
 from . import calendar_links, formatting, labels
-from .live_auth import session_participant, session_user
 from .page_cache import cached_programme
 
 bp = Blueprint("web", __name__)

@@ -296,7 +296,7 @@ def test_session_principal_reads_the_browser_session(app, world):
 
     from eventhub.models import User
     from eventhub.services import access
-    from eventhub.web.live_auth import session_principal
+    from eventhub.services.access import session_principal
 
     with app.test_request_context():
         assert session_principal() is None

@@ -15,7 +15,6 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ...api import validate as api_validate
 from ...api.participants import links
 from ...api.schemas import (
     ParticipantCreate,
@@ -30,6 +29,7 @@ from ...services import events as event_service
 from ...services import participant_import
 from ...services import participants as participant_service
 from ...services.common import LANGUAGES, get_or_404, paginate
+from ...validation import validate as api_validate
 from . import bp
 from .forms import FormError, field_errors, form, validate
 
