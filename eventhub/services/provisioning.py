@@ -27,7 +27,6 @@ from sqlalchemy import and_, or_, select, update
 
 from integrations.base import (
     Interpreter,
-    JoinRequest,
     ProviderError,
     ProviderNotConfigured,
     ProviderRejected,
@@ -38,7 +37,6 @@ from integrations.base import (
 )
 from integrations.registry import PROVIDERS
 
-from ..errors import RoomUnavailable
 from ..extensions import db
 from ..models import Event, Participant, Session, VideoRoom, utcnow
 from . import hosts
@@ -226,7 +224,7 @@ def backoff(attempt: int, retry_after: float | None, base: float) -> float:
     return max(delay, retry_after) if retry_after is not None else delay
 
 
-def _readable(name: str, error: ProviderError) -> str:
+def readable(name: str, error: ProviderError) -> str:
     """``<provider>: <cause>`` for ``last_error`` (provider messages are already redacted)."""
     if isinstance(error, ProviderNotConfigured | UnknownProvider):
         cls = PROVIDERS.get(name)
@@ -261,7 +259,7 @@ def _try_provider(name: str, req: RoomRequest, room_id: int,
             return provider(name).create_room(req), "", in_doubt
         except ProviderUnavailable as exc:
             in_doubt = in_doubt or exc.in_doubt
-            error = _readable(name, exc)
+            error = readable(name, exc)
             if attempt == attempts or (exc.retry_after or 0) > MAX_RETRY_AFTER:
                 break
             delay = backoff(attempt, exc.retry_after, base)
@@ -273,7 +271,7 @@ def _try_provider(name: str, req: RoomRequest, room_id: int,
                      name, req.key, attempt, delay)
             time.sleep(delay)
         except ProviderError as exc:  # rejected, not configured: retrying will not help
-            return None, _readable(name, exc), in_doubt
+            return None, readable(name, exc), in_doubt
     return None, error, in_doubt
 
 
@@ -425,7 +423,7 @@ def update_room(room_id: int) -> None:
         log.warning("updating room %s on %s failed: %s", room_id, name, exc.message)
         room = db.session.get(VideoRoom, room_id, populate_existing=True)
         if room is not None and room.generation == generation:
-            room.last_error = _readable(name, exc)
+            room.last_error = readable(name, exc)
             db.session.commit()
         return
     room = db.session.get(VideoRoom, room_id, populate_existing=True)
@@ -502,30 +500,3 @@ def start_recovery(app: Any) -> Any:
     if seconds <= 0:
         return None
     return Periodic(app, seconds, lambda: recover(lost_only=True), "provisioning-recovery").start()
-
-
-def join_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
-    """A participant's provider URL for the room (never a host URL).
-
-    Some providers are asked for each URL (BBB signs it, Daily issues a meeting token); a
-    fault there raises :class:`RoomUnavailable` with a readable, secret-free message.
-    """
-    try:
-        return provider(room.provider).join_url(
-            as_room(room), JoinRequest(display_name=display_name, user_id=user_id)
-        )
-    except ProviderError as exc:
-        log.warning("join URL for room %s on %s: %s", room.id, room.provider, exc.message)
-        raise RoomUnavailable(_readable(room.provider, exc)) from None
-
-
-def host_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
-    """A moderator's provider URL with host rights (Zoom fetches a fresh start URL)."""
-    try:
-        return provider(room.provider).host_url(
-            as_room(room),
-            JoinRequest(display_name=display_name, user_id=user_id, moderator=True),
-        )
-    except ProviderError as exc:
-        log.warning("host URL for room %s on %s: %s", room.id, room.provider, exc.message)
-        raise RoomUnavailable(_readable(room.provider, exc)) from None
