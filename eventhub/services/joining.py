@@ -41,7 +41,7 @@ def window_open(event_session: Session, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if event_session.status in ("live", "paused"):
         return True
-    if event_session.status in ("ended", "cancelled"):
+    if event_session.is_finished:
         return False
     return join_window_opens(event_session) <= now <= event_session.expected_ends_at
 
@@ -54,13 +54,13 @@ def participant_for_join(token: str | None, event_session: Session) -> Participa
     return participant
 
 
-def decide(participant: Participant, event_session: Session,
-           now: datetime | None = None) -> JoinDecision:
-    """Where a participant's join link leads now: never to a host URL."""
+def why_closed(event_session: Session, now: datetime | None = None) -> JoinDecision | None:
+    """Why a join link does not lead into the room now; None when it does (the room is ready
+    and the window open), once the provider gives a URL."""
     now = now or utcnow()
-    if event_session.status in ("ended", "cancelled"):
+    if event_session.is_finished:
         return JoinDecision(None, "over")
-    if event_session.mode == "in_person":
+    if not event_session.has_video:
         return JoinDecision(None, "in_person")
     if not window_open(event_session, now):
         return JoinDecision(None, "not_yet", join_window_opens(event_session))
@@ -71,8 +71,18 @@ def decide(participant: Participant, event_session: Session,
         return JoinDecision(None, "room_pending")
     if room.state == "failed":
         return JoinDecision(None, "room_failed")
+    return None
+
+
+def decide(participant: Participant, event_session: Session,
+           now: datetime | None = None) -> JoinDecision:
+    """Where a participant's join link leads now: never to a host URL."""
+    closed = why_closed(event_session, now)
+    if closed is not None:
+        return closed
     try:
-        url = join_url(room, participant.name, f"participant-{participant.id}")
+        url = join_url(event_session.video_room, participant.name,
+                       f"participant-{participant.id}")
     except RoomUnavailable:
         # BBB, Zoom and Daily are asked for each URL; an outage is a page, not a 500.
         return JoinDecision(None, "room_unavailable")
