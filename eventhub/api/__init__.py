@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel
 
-from ..errors import BadRequest, DomainError, Invalid, TooLarge, Unauthorized
+from ..errors import BadRequest, Invalid, TooLarge, Unauthorized
 from ..extensions import limiter
 from ..services import access
 from ..services.common import MAX_ID
@@ -188,11 +188,6 @@ def endpoint(
         return view
 
     return decorator
-
-
-def error_response(error: DomainError):
-    """DESIGN.md's error body with the error's status."""
-    return jsonify(error.to_dict()), error.status
 
 
 from . import events, imports, invitations, openapi, participants, sessions, tokens  # noqa: E402,F401
