@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import http.client
 import threading
 
 import pytest
-from api_support import send, snapshot
+from api_support import post_chunked, send, snapshot
 from werkzeug.serving import make_server
 
 from tests.conftest import at, bearer
@@ -343,16 +342,6 @@ def test_a_chunked_body_over_1_mib_is_413(server, create_user, create_event, api
     token = api_token(create_user("organizer"))
     event = create_event()
     body = b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'"}'
-    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
-    connection.putrequest("POST", f"/api/v1/events/{event.id}/rooms")
-    for name, value in {**bearer(token), "Content-Type": "application/json",
-                        "Transfer-Encoding": "chunked"}.items():
-        connection.putheader(name, value)
-    connection.endheaders()
-    for start in range(0, len(body), 65536):
-        chunk = body[start:start + 65536]
-        connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-    connection.send(b"0\r\n\r\n")
-    response = connection.getresponse()
-    assert response.status == 413
-    connection.close()
+    status = post_chunked(server, f"/api/v1/events/{event.id}/rooms",
+                          {**bearer(token), "Content-Type": "application/json"}, body)
+    assert status == 413
