@@ -7,22 +7,14 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from eventhub.extensions import db
 from eventhub.models import Event, Participant, User, utcnow
 from eventhub.services import invitations
-from tests.browser.world import PASSWORD, World, build_world, compile_translations
-from tests.conftest import password_hash
+from tests.browser.world import PASSWORD, World, compile_translations
 
 compile_translations()
-
-
-@pytest.fixture
-def world(app) -> World:
-    with app.app_context():
-        return build_world(password_hash(PASSWORD))
 
 
 def csrf(html: str) -> str:

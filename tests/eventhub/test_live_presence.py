@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 
+import db_support
 import live_support
 import pytest
 
@@ -81,16 +82,7 @@ REDIS_URL = os.environ.get("EVENTHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/14
 @pytest.fixture
 def redis_url():
     """A reachable Redis, or skip (fail when EVENTHUB_REQUIRE_SERVICES=1)."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        message = f"Redis at {REDIS_URL} is not reachable: {exc}"
-        if os.environ.get("EVENTHUB_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return REDIS_URL
+    return db_support.require_redis(REDIS_URL)
 
 
 def test_counts_add_up_across_servers_and_a_closed_server_drops_out(redis_url):

@@ -23,11 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import db_support
 import live_support
 import pytest
 import requests
@@ -39,8 +39,6 @@ from eventhub.services import access
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-DATABASE_URL = os.environ.get("EVENTHUB_TEST_DATABASE_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("EVENTHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SESSIONS = 12
 #: Short lease and scan period, so that the bound (lease + period) fits a test.
@@ -52,42 +50,19 @@ LATENCY = 0.3
 LiveClient = live_support.LiveClient
 
 
-def unavailable(message: str) -> None:
-    """Skip, or fail where the services must be there (CI sets EVENTHUB_REQUIRE_SERVICES=1)."""
-    if os.environ.get("EVENTHUB_REQUIRE_SERVICES") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def services() -> tuple[str, str]:
     """PostgreSQL and Redis as CI runs them on 127.0.0.1, checked before anything starts."""
-    import psycopg
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        unavailable(f"Redis at {REDIS_URL} is not reachable: {exc}")
-    plain = DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        psycopg.connect(plain, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        unavailable(f"PostgreSQL at {plain} is not reachable: {exc}")
-    return DATABASE_URL, REDIS_URL
+    db_support.require_redis(REDIS_URL)
+    db_support.require_postgres()
+    return db_support.DATABASE_URL, REDIS_URL
 
 
 class Installation:
     """One EventHub installation: a schema of its own in the test database, seeded."""
 
-    def __init__(self, database_url: str):
-        import psycopg
-
-        self.schema = f"eventhub_{uuid.uuid4().hex[:12]}"
-        self.plain = database_url.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(self.plain, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{self.schema}"')
-        self.url = f"{database_url}?options=-csearch_path%3D{self.schema}"
+    def __init__(self):
+        self.schema, self.url = db_support.create_schema()
         # No REDIS_URL in this process's app: Flask-SocketIO keeps a message queue once
         # configured, and later tests in this process must not inherit it.
         self.app = create_app({"SQLALCHEMY_DATABASE_URI": self.url, "SECRET_KEY": "scale-out",
@@ -132,13 +107,10 @@ class Installation:
             return ids
 
     def drop(self) -> None:
-        import psycopg
-
         with self.app.app_context():
             db.session.remove()
             db.engine.dispose()
-        with psycopg.connect(self.plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
+        db_support.drop_schema(self.schema)
 
 
 def free_port() -> int:
@@ -250,7 +222,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def first(services) -> Iterator[Installation]:
-    installation = Installation(services[0])
+    installation = Installation()
     yield installation
     installation.drop()
 
@@ -371,7 +343,7 @@ def test_after_a_whole_event_switch_every_client_shows_the_database(stack, clien
 def test_two_installations_on_one_redis_hear_nothing_of_each_other(
         stack, clients, services, sandbox_server, tmp_path):
     one = stack.installation
-    two = Installation(services[0])
+    two = Installation()
     other = None
     try:
         other = Stack(two, sandbox_server.url, tmp_path, webs=1, workers=1)
