@@ -75,9 +75,12 @@ def test_seed_demo_twice_creates_nothing_new(migrated_app):
         assert len(days) == 3
         people = list(db.session.scalars(select(Participant)))
         assert {p.country for p in people} == {"RU", "DE"}
-        # Twin cities: a Russian administration's partner is a German city and vice versa.
+        # Twin cities: a Russian administration's partner is a German city and vice versa, each
+        # organization under one name (its own language's) on both sides.
         suhl = [p for p in people if p.organization == "Stadt Suhl"]
-        assert suhl and all("Kaluga" in p.partner_organization for p in suhl)
+        kaluga = [p for p in people if p.organization == "Администрация г. Калуга"]
+        assert suhl and all(p.partner_organization == "Администрация г. Калуга" for p in suhl)
+        assert kaluga and all(p.partner_organization == "Stadt Suhl" for p in kaluga)
         assert counts()["User"] == 4
 
 
