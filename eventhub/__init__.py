@@ -21,6 +21,21 @@ from .extensions import babel, csrf, db, limiter, migrate, socketio
 log = logging.getLogger(__name__)
 
 
+def shutdown(app: Flask) -> None:
+    """Stop what the app runs in the background: the lease recovery, the mail pump, the live
+    task, and the job pool once its jobs are done (a server's shutdown; tests after each app,
+    so that no task of an earlier app keeps running beside the next)."""
+    from . import live
+    from .services import mail_pump
+
+    recovery = app.extensions.pop("eventhub.recovery", None)
+    if recovery is not None:
+        recovery.stop()
+    mail_pump.stop(app)
+    live.shutdown(app)
+    app.extensions["eventhub.dispatcher"].shutdown()
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides the environment (tests pass theirs)."""
     app = Flask(__name__, template_folder="../templates", instance_relative_config=True)

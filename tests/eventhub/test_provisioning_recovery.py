@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -58,7 +59,10 @@ def test_the_embedded_process_takes_up_a_dead_workers_room_by_itself(
         wait_for(ready, timeout=LEASE + PERIOD + 5, what=seen)
     finally:
         recovery.stop()
-    assert len(sandbox.rooms("daily")) == 1
+    made = [(r.method, r.path, r.body[:120]) for r in sandbox.received("daily")
+            if r.method == "POST"]
+    threads = sorted(t.name for t in threading.enumerate())
+    assert len(sandbox.rooms("daily")) == 1, (sorted(sandbox.rooms("daily")), made, threads)
 
 
 def test_the_scan_leaves_a_live_lease_and_a_freshly_queued_room_alone(
