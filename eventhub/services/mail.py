@@ -288,7 +288,7 @@ def _itip(event_session: Session, participant: Participant, language: str) -> tu
     body = build_itip(
         method, feed_session, event_session.event.timezone,
         organizer=parseaddr(_sender()), attendee=(participant.name, participant.email),
-        stamp=utcnow(), online_label=feeds.LABELS[language]["online"],
+        stamp=utcnow(), online_label=feeds.labels(language)["online"],
     )
     return f"session-{event_session.id}.ics", body, method
 
@@ -362,7 +362,7 @@ def _cancel_itip(feed_session: FeedSession, timezone: str, participant: Particip
     body = build_itip(
         "CANCEL", feed_session, timezone, organizer=parseaddr(_sender()),
         attendee=(participant.name, participant.email), stamp=utcnow(),
-        online_label=feeds.LABELS[language]["online"])
+        online_label=feeds.labels(language)["online"])
     return f"session-{feed_session.id}.ics", body, "CANCEL"
 
 

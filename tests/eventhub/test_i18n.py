@@ -108,3 +108,14 @@ def test_browser_language_when_nothing_chosen(client, world):
 def test_error_pages_are_translated(client):
     page = client.get("/sessions/424242?lang=ru").get_data(as_text=True)
     assert "Такой страницы нет." in page and "not found" not in page
+
+
+def test_feed_words_come_from_the_catalogue_in_the_feeds_language_not_the_requests(app):
+    from eventhub.services import feeds
+
+    with app.test_request_context("/?lang=ru", headers={"Accept-Language": "ru"}):
+        german = feeds.labels("de")
+        russian = feeds.labels("ru")
+    assert german == {"online": "Online", "join": "Online teilnehmen", "page": "Sitzungsseite",
+                      "agenda": "meine Agenda"}
+    assert russian["join"] == "Подключиться онлайн" and russian["agenda"] == "моя программа"
