@@ -59,6 +59,7 @@ class Scanner:
         self.wake_event: Any = None
         self.stopping = False
         self.recheck = False  # a credential stopped working: re-check every connection
+        self.scans = 0  # full scans done (tests wait for one to know the scanner has looked)
 
     def start(self) -> None:
         """Start the background task once, in a process that serves connections."""
@@ -106,9 +107,10 @@ class Scanner:
                 events, self.woken = self.woken, set()
             if now >= next_scan:
                 events |= {c.event_id for c in list(self.connections.values()) if c.event_id}
-            recheck = self.recheck or now >= next_scan
+            full_scan = now >= next_scan
+            recheck = self.recheck or full_scan
             self.recheck = False
-            if now >= next_scan:
+            if full_scan:
                 next_scan = now + self.scan_seconds
             with self.app.app_context():
                 try:
@@ -123,6 +125,8 @@ class Scanner:
                     log.exception("live background task failed; continuing")
                 finally:
                     db.session.remove()
+                    if full_scan:
+                        self.scans += 1
 
     def _drop_revoked(self) -> None:
         """Disconnect every connection whose credential no longer works, or that is subscribed

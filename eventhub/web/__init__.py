@@ -30,7 +30,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..errors import DomainError, RateLimited
 from ..extensions import db, limiter
-from ..models import Event, Participant, Session, User, utcnow
+from ..models import FINISHED, Event, Participant, Session, User, utcnow
 from ..services import access, agenda, attendance, joining, users
 from ..services import events as event_service
 from ..services import sessions as session_service
@@ -86,6 +86,7 @@ def template_helpers() -> dict[str, Any]:
             "status_text": labels.status_text, "mode_text": labels.mode_text,
             "room_text": labels.room_text, "absolute_url": absolute_url,
             "join_window_opens": joining.join_window_opens, "script_labels": labels.script_labels,
+            "finished_statuses": sorted(FINISHED),
             **calendar_links.calendar_helpers()}
 
 

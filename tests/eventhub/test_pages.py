@@ -106,7 +106,7 @@ def test_agenda_add_remove_and_invitation(app, world):
     html = client.get(f"/p/{world.anna_token}").get_data(as_text=True)
     chosen = session_ids(html.split('id="more"')[0])
     assert world.tomorrow_id in chosen and world.now_id not in chosen
-    assert "Added to your agenda." in html or "Removed from your agenda." in html
+    assert "Added to your agenda." in html and "Removed from your agenda." in html
     client.post(f"/p/{world.anna_token}/invitation", data={"status": "declined",
                                                            "csrf_token": token})
     with app.app_context():

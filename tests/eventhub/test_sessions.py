@@ -61,7 +61,10 @@ def test_session_on_last_evening_local_time_is_inside(world):
     # 23:00-23:59 Moscow on the last day is 20:00-20:59 UTC: inside.
     created = session_service.create_session(
         organizer, event, data(starts_at=at(23, day=2), ends_at=at(23, 59, day=2)))
-    assert created.id
+    db.session.expire_all()
+    stored = db.session.get(Session, created.id)
+    assert stored.event_id == event.id
+    assert (stored.starts_at, stored.ends_at) == (at(23, day=2), at(23, 59, day=2))
 
 
 def test_double_booked_hall_is_409_and_cancelled_sessions_do_not_block(world):
