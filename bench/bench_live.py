@@ -6,15 +6,20 @@ only; ``--sizes 100,1000`` to choose), or through ``python -m bench``. Everythin
 
 For each N and each server:
 
-- ``eventhub``: production's layout, ``gunicorn -k gevent -w 1 wsgi:app`` with
-  ``EVENTHUB_ASYNC_MODE=gevent`` on a temporary SQLite file; a switch is
+- ``serve``: ``make run``'s own server, ``flask --app wsgi eventhub serve`` (gevent, patched
+  first, its file limit raised to the hard one) on a temporary SQLite file; a switch is
   ``POST /api/v1/sessions/<id>/switch`` (online <-> hybrid), so it commits and publishes
-  ``session.updated`` through the after-commit hook;
+  ``session.updated`` through the after-commit hook. The goals are on this server;
+- ``gunicorn``: the same app as production may deploy it, ``gunicorn -k gevent -w 1 wsgi:app``
+  (at 1,000 clients and below);
 - ``bare``: a bare python-socketio server in the same async mode under the same gunicorn
   command, whose ``POST /emit`` broadcasts the same payload to the same room (the stack's limit);
-- ``split`` (with ``--redis URL``): two ``eventhub`` processes on that Redis, the clients split
-  between them, the switches made through the first: the scale-out fan-out, whose p99 is
-  compared with one process's (the goal: at most 1.5 times).
+- ``split`` (with ``--redis URL``, at 1,000 clients and below): two ``serve`` processes on that
+  Redis, the clients split between them, the switches made through the first: the scale-out
+  fan-out, whose p99 is compared with one process's (the goal: at most 1.5 times).
+
+At :data:`HELD` clients (5,000) only ``serve`` runs: the connections one process holds, and
+the fan-out to all of them.
 
 N clients (python-socketio ``AsyncClient`` over websocket, spread over client processes)
 connect and subscribe; then SWITCHES switches are made one after another. Measured: the time
@@ -46,8 +51,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SIZES = (100, 500, 1000, 2000)
+SIZES = (1000, 2000, 5000)
 QUICK_SIZES = (100, 500)
+HELD = 5000  # clients one serve process holds (the fan-out to all of them is measured)
 SWITCHES = 20
 CLIENT_PROCESSES = 4
 CONNECT_CONCURRENCY = 50  # handshakes in flight per client process
@@ -95,6 +101,7 @@ def bare_app() -> Any:
 def client_process(conn: Any, url: str, count: int, event_id: int) -> None:
     """Hold ``count`` connected, subscribed clients and answer the driver's commands."""
     logging.basicConfig(level=logging.ERROR)
+    raise_fd_limit()  # 1,250 sockets and more per client process
     asyncio.run(_clients(conn, url, count, event_id))
 
 
@@ -160,7 +167,7 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass
 class Server:
-    """A gunicorn gevent server on 127.0.0.1 (one worker: one Socket.IO process)."""
+    """``serve`` (``make run``), or a gunicorn gevent server with one worker, on 127.0.0.1."""
 
     kind: str
     env: dict[str, str]
@@ -173,12 +180,14 @@ class Server:
 
     def start(self) -> None:
         env = dict(self.env)
-        if self.kind == "threading":  # `make run`'s server: werkzeug, a thread per connection
-            env["EVENTHUB_ASYNC_MODE"] = "threading"
+        if self.kind in ("serve", "threading"):  # `make run`'s server, in either mode
+            env.pop("EVENTHUB_ASYNC_MODE", None)
+            if self.kind == "threading":  # werkzeug, a thread per connection
+                env["EVENTHUB_ASYNC_MODE"] = "threading"
             command = [str(BIN / "flask"), "--app", "wsgi", "eventhub", "serve",
                        "--port", str(self.port)]
         else:
-            target = "wsgi:app" if self.kind == "eventhub" else "bench.bench_live:bare_app()"
+            target = "wsgi:app" if self.kind == "gunicorn" else "bench.bench_live:bare_app()"
             command = [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1",
                        "--worker-connections", "10000", "-b", f"127.0.0.1:{self.port}",
                        "--graceful-timeout", "2", "--log-level", "warning", target]
@@ -196,7 +205,7 @@ class Server:
         raise RuntimeError(f"{self.kind} server did not start")
 
     def worker_pid(self) -> int:
-        if self.kind == "threading":
+        if self.kind in ("serve", "threading"):  # serve re-executes itself: the same pid
             return self.process.pid
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return int(children.read_text().split()[0])
@@ -268,7 +277,7 @@ def run_round(kind: str, n: int, env: dict[str, str], seeded: dict[str, Any]) ->
     import requests
 
     result = Round(kind, n)
-    servers = [Server("eventhub" if kind == "split" else kind, env)
+    servers = [Server("serve" if kind == "split" else kind, env)
                for _ in range(2 if kind == "split" else 1)]
     for one in servers:
         one.start()
@@ -341,7 +350,8 @@ def run_round(kind: str, n: int, env: dict[str, str], seeded: dict[str, Any]) ->
             pipe.send(("collect", None))
             pipe.recv()
         cpu_before = cpu_seconds(pid)
-        sent: dict[int, float] = dict(switch() for _ in range(SWITCHES))
+        switches = SWITCHES if n < HELD else SWITCHES // 2
+        sent: dict[int, float] = dict(switch() for _ in range(switches))
         cpu_used = cpu_seconds(pid) - cpu_before
         receipts: list[tuple[int, float]] = []
         for pipe in pipes:
@@ -427,10 +437,10 @@ def print_table(rounds: list[Round]) -> None:
           "switches; all@p50: median over switches of the time until the last client had it; "
           "req: the switch request itself)")
     print()
-    print("ratio eventhub (gevent) / bare (delivery p99, max; per-connection memory):")
+    print("ratio serve (gevent) / bare (delivery p99, max; per-connection memory):")
     by_key = {(r.kind, r.n): r for r in rounds}
     for n in sorted({r.n for r in rounds}):
-        ours, bare = by_key.get(("eventhub", n)), by_key.get(("bare", n))
+        ours, bare = by_key.get(("serve", n)), by_key.get(("bare", n))
         if not ours or not bare:
             continue
         p99 = percentile(ours.delays, .99) / percentile(bare.delays, .99)
@@ -442,7 +452,7 @@ def print_table(rounds: list[Round]) -> None:
         print("ratio split (two processes on Redis) / eventhub (one process), delivery p99 "
               "(goal: at most x1.5):")
     for n in split:
-        ours, one = by_key[("split", n)], by_key.get(("eventhub", n))
+        ours, one = by_key[("split", n)], by_key.get(("serve", n))
         if one:
             p99 = percentile(ours.delays, .99) / percentile(one.delays, .99)
             print(f"  N={n:5d}: p99 x{p99:.2f}")
@@ -460,8 +470,9 @@ def local_redis(url: str = "redis://127.0.0.1:6379/0") -> str | None:
 
 
 def figures(rounds: list[Round]) -> list:
-    """The rounds as figures for ``python -m bench``'s table: delivery p99 of EventHub against
-    the bare server of the same N, and two processes on Redis against one."""
+    """The rounds as figures for ``python -m bench``'s table: delivery p99 of ``serve`` against
+    the bare server of the same N (gunicorn's beside it), and two processes on Redis against
+    one."""
     from bench.report import Figure
 
     by = {(r.kind, r.n): r for r in rounds}
@@ -469,18 +480,24 @@ def figures(rounds: list[Round]) -> list:
     out = []
     for (kind, n), one in sorted(by.items(), key=lambda item: (item[0][1], item[0][0])):
         p99 = percentile(one.delays, 0.99) * 1000
-        if kind == "eventhub":
-            bare = by.get(("bare", n))
-            out.append(Figure("live", f"delivery p99, {n} clients (missed {one.missed})", p99,
-                              "ms", goal=goals.get(n, ""),
-                              baseline=percentile(bare.delays, 0.99) * 1000 if bare else None,
-                              baseline_name="bare python-socketio, same stack"))
-            out.append(Figure("live", f"switch request p50, {n} clients",
+        bare = by.get(("bare", n))
+        against = {"baseline": percentile(bare.delays, 0.99) * 1000 if bare else None,
+                   "baseline_name": "bare python-socketio, same stack"}
+        held = f"{one.connected} of {n} connected, missed {one.missed}"
+        if kind == "serve":
+            out.append(Figure("live", f"serve: delivery p99, {n} clients ({held})", p99,
+                              "ms", goal=goals.get(n, ""), **against))
+            out.append(Figure("live", f"serve: switch request p50, {n} clients",
                               percentile(one.requests, 0.5) * 1000, "ms", goal="<= 20"))
-            out.append(Figure("live", f"memory per connection, {n} clients",
+            out.append(Figure("live", f"serve: memory per connection, {n} clients",
                               one.rss_per_conn_kb, "KB", goal="<= 90"))
-        elif kind == "split" and ("eventhub", n) in by:
-            single = by[("eventhub", n)]
+        elif kind == "gunicorn":
+            out.append(Figure("live", f"gunicorn -k gevent: delivery p99, {n} clients "
+                              f"({held})", p99, "ms", **against))
+            out.append(Figure("live", f"gunicorn -k gevent: switch request p50, {n} clients",
+                              percentile(one.requests, 0.5) * 1000, "ms"))
+        elif kind == "split" and ("serve", n) in by:
+            single = by[("serve", n)]
             out.append(Figure("live", f"delivery p99, {n} clients over 2 processes on Redis",
                               p99, "ms", goal="<= 1.5x",
                               baseline=percentile(single.delays, 0.99) * 1000,
@@ -530,14 +547,17 @@ def main(argv: list[str] | None = None, quick: bool = False) -> list:
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
                                                             os.environ.get("PYTHONPATH")])),
                    SECRET_KEY="bench")  # noqa: S106 - a throwaway server
-        print(f"server: gunicorn -k gevent -w 1 (one Socket.IO process), "
+        print(f"server: flask eventhub serve (make run; gevent, one Socket.IO process), "
               f"{'PostgreSQL' if args.postgres else 'SQLite'}; clients: "
               f"{CLIENT_PROCESSES} processes of python-socketio AsyncClient over websocket; "
               f"{SWITCHES} switches per row; {os.cpu_count()} CPUs shared by all", flush=True)
         for n in sizes:
             threading = ("threading",) if args.threading and n <= 1000 else ()
-            split = ("split",) if args.redis else ()
-            for kind in ("eventhub", "bare", *split, *threading):
+            split = ("split",) if args.redis and n <= 1000 else ()
+            gunicorn = ("gunicorn",) if not quick and n <= 1000 else ()  # the second row
+            kinds = ("serve",) if n >= HELD else ("serve", "bare", *gunicorn, *split,
+                                                   *threading)
+            for kind in kinds:
                 started = time.perf_counter()
                 round_env = env
                 if kind == "split":  # the web processes provision themselves: no worker here

@@ -7,7 +7,9 @@ session's row until the commit, so two writers of one session (a switch request 
 makes its room ready, in any processes) take turns, and the payload each builds after its flush
 (:func:`eventhub.publish._before_commit` reads the row again) shows the state of its version.
 A page, a subscribe snapshot or a fan-out keeps whichever payload has the higher version.
-What does not bump it: a bulk ``update(VideoRoom)`` of leases (provisioning's bookkeeping).
+A participant or user deleted bumps the sessions they spoke at or moderated (the database
+removes them from those sessions). What does not bump it: a bulk ``update(VideoRoom)`` of
+leases (provisioning's bookkeeping).
 
 ``events.programme_version``: one counter that moves whenever an event's feeds may change.
 
@@ -43,10 +45,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, update
+from sqlalchemy import inspect, select, update
 
 from .extensions import db
-from .models import Event, Room, Session, VideoRoom
+from .models import (
+    Event,
+    Participant,
+    Room,
+    Session,
+    User,
+    VideoRoom,
+    session_moderators,
+    session_speakers,
+)
 
 #: session.info keys: ids of the events bumped in the current (outermost) transaction, not yet
 #: committed; and of those already bumped since the last savepoint ended (bumped once only).
@@ -168,6 +179,23 @@ def _touched_sessions(session: Any) -> set[int]:
         if isinstance(obj, VideoRoom):
             ids.add(room_session(obj))
     ids.discard(None)
+    return ids | _people_removed(session)
+
+
+def _people_removed(session: Any) -> set[int]:
+    """Ids of the sessions whose speakers or moderators the pending flush deletes.
+
+    The database removes them from ``session_speakers``/``session_moderators`` (ON DELETE
+    CASCADE), unseen by the unit of work; the session's ``speaker_ids``/``moderator_ids``
+    change all the same. One query per kind of person deleted, none otherwise.
+    """
+    ids: set[int] = set()
+    for model, table, column in ((Participant, session_speakers, "participant_id"),
+                                 (User, session_moderators, "user_id")):
+        people = [obj.id for obj in session.deleted if isinstance(obj, model)]
+        if people:
+            ids.update(session.execute(select(table.c.session_id)
+                                       .where(table.c[column].in_(sorted(people)))).scalars())
     return ids
 
 

@@ -104,9 +104,12 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not a JSON value")
 
 
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
 def _natural(value: str, maximum: int) -> int | None:
     """``value`` as an integer 0..maximum written in ASCII digits, else None."""
-    if not re.fullmatch(r"[0-9]{1,19}", value) or int(value) > maximum:
+    if not _DIGITS.fullmatch(value) or int(value) > maximum:
         return None
     return int(value)
 

@@ -12,6 +12,7 @@ from ..services import sessions as session_service
 from ..services import switching
 from ..services.common import get_or_404, paginate
 from . import actor, endpoint, guards, id_arg, page, page_args
+from .programme_cache import cached_list
 from .schemas import (
     EventCreate,
     EventOut,
@@ -94,12 +95,14 @@ def list_sessions(event_id: int):
     track = request.args.get("track")
     if track and "\x00" in track:
         raise Invalid("invalid track", fields={"track": "may not contain NUL characters"})
-    query = session_service.list_sessions(
-        actor(), event_service.get_event(actor(), event_id), room_id=id_arg("room_id"),
-        track=track,
-    )
-    items, total = paginate(query, limit, offset)
-    return page(items, total, limit, offset, session_to_dict)
+    room_id = id_arg("room_id")
+
+    def build(event: Event) -> dict:
+        query = session_service.list_sessions(actor(), event, room_id=room_id, track=track)
+        items, total = paginate(query, limit, offset)
+        return page(items, total, limit, offset, session_to_dict)
+
+    return cached_list(actor(), event_id, (limit, offset, room_id, track), build)
 
 
 @endpoint("/events/<int:event_id>/sessions", "POST", summary="Add a session",

@@ -98,11 +98,13 @@ def create_user(email: str, role: str, password: str, name: str) -> None:
 def serve(host: str, port: int) -> None:
     """Serve the web pages, the API and Socket.IO in one process (gevent, as production;
     EVENTHUB_ASYNC_MODE=threading for werkzeug's threaded server)."""
+    from .gevent_serve import command, patched
+
     wanted = os.environ.get("EVENTHUB_ASYNC_MODE") or "gevent"
-    if wanted == "gevent" and current_app.config["SOCKETIO_ASYNC_MODE"] != "gevent":
-        # gevent must patch the standard library before anything imports it: start afresh.
-        # The same environment (.env included) builds the app again in the new process.
-        from .gevent_serve import command
+    if wanted == "gevent" and not patched():
+        # gevent must patch the standard library before anything imports it: start afresh
+        # (also when EVENTHUB_ASYNC_MODE=gevent made the config say gevent already). The same
+        # environment (.env included) builds the app again in the new process.
 
         os.environ.pop("FLASK_RUN_FROM_CLI", None)
         argv = command(host, port)

@@ -32,6 +32,15 @@ def raise_file_limit() -> tuple[int, int]:
     return soft, hard
 
 
+def patched() -> bool:
+    """True once gevent has patched this process (``serve``'s re-executed one, gunicorn's)."""
+    if "gevent" not in sys.modules:
+        return False
+    from gevent import monkey
+
+    return monkey.is_module_patched("socket")
+
+
 def command(host: str, port: int) -> list[str]:
     """The command line that serves on gevent."""
     return [sys.executable, "-c", BOOTSTRAP, "--host", host, "--port", str(port)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import bench_api, bench_provisioning
+from bench import bench_api, bench_live, bench_provisioning
 from bench.report import Figure, table
 
 
@@ -14,6 +14,18 @@ def test_benchmark_runs_and_reports(bench):
     figures = bench.main(quick=True)
     assert figures and all(isinstance(f, Figure) and f.value > 0 for f in figures)
     assert all(f.baseline for f in figures)  # every figure beside its baseline
+    assert table(figures).count("\n") == len(figures) + 1
+
+
+def test_live_benchmark_runs_on_serve_and_reports():
+    """Tiny: 20 clients on `serve` (`make run`'s server), on the bare server and (with the
+    local Redis) split over two serve processes; each figure named with what it held."""
+    figures = bench_live.main(quick=True)
+    names = [f.name for f in figures]
+    delivery = next(f for f in figures if f.name.startswith("serve: delivery p99, 20 clients"))
+    assert "(20 of 20 connected, missed 0)" in delivery.name
+    assert delivery.value > 0 and delivery.baseline > 0  # beside the bare server's
+    assert "serve: switch request p50, 20 clients" in names
     assert table(figures).count("\n") == len(figures) + 1
 
 

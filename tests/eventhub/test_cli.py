@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -111,19 +112,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("mode", ["gevent", "threading"])
+def _few_files() -> None:
+    """The usual soft limit of open files, below the hard one (`serve` raises it again)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+
+
+@pytest.mark.parametrize("mode", ["gevent", "gevent-asked", "threading"])
 def test_serve_answers_the_demo_programme_and_pushes_live(tmp_path, mode):
     """What `make run` does, on a fresh database, in real processes: gevent by default (the
-    production stack), threading when EVENTHUB_ASYNC_MODE says so; in both the programme is
-    served and a Socket.IO client on a WebSocket gets the snapshot of its subscription."""
+    production stack) or when EVENTHUB_ASYNC_MODE says so (patched all the same), its file
+    limit raised to the hard one; threading when EVENTHUB_ASYNC_MODE says so; in each the
+    programme is served and a Socket.IO client on a WebSocket gets its subscription's
+    snapshot."""
     import socketio
 
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
            "SECRET_KEY": "test", "PYTHONPATH": str(ROOT)}
     env.pop("EVENTHUB_BASE_URL", None)  # links follow the served port
     env.pop("EVENTHUB_ASYNC_MODE", None)
-    if mode == "threading":
-        env["EVENTHUB_ASYNC_MODE"] = "threading"
+    if mode != "gevent":
+        env["EVENTHUB_ASYNC_MODE"] = mode.removesuffix("-asked")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "eventhub"]
     for step in (["init-db"], ["seed-demo", "--if-empty"]):
         subprocess.run(flask + step, cwd=ROOT, env=env, check=True, capture_output=True,
@@ -131,7 +140,8 @@ def test_serve_answers_the_demo_programme_and_pushes_live(tmp_path, mode):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(flask + ["serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              preexec_fn=_few_files)  # noqa: PLW1509 - no threads started here
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -156,9 +166,11 @@ def test_serve_answers_the_demo_programme_and_pushes_live(tmp_path, mode):
     finally:
         server.terminate()
         output = server.communicate(timeout=10)[0].decode()
-    assert f"EventHub on {base}/ ({mode})" in output
-    if mode == "gevent":
-        assert "gevent server, up to" in output
+    assert f"EventHub on {base}/ ({mode.removesuffix('-asked')})" in output
+    if mode.startswith("gevent"):  # re-executed, patched first, with the hard file limit
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        limit = "" if hard == resource.RLIM_INFINITY else f" {hard} open files"
+        assert f"gevent server, up to{limit}" in output
 
 
 def test_demo_shows_live_and_hybrid_sessions(migrated_app):
