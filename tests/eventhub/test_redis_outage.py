@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import live_support
 import pytest
 import requests
-from test_live_scaleout import REDIS_URL, Installation, Stack, services
+from test_live_scaleout import REDIS_URL, Installation, Stack, services, wait_for
 
 from tests.conftest import bearer
 
@@ -103,7 +103,7 @@ def proxy() -> Iterator[RedisProxy]:
 def outage_stack(services, proxy, sandbox_server, tmp_path_factory) -> Iterator[Stack]:
     installation = Installation(services[0])
     started = Stack(installation, sandbox_server.url, tmp_path_factory.mktemp("outage"),
-                    webs=1, workers=1, redis_url=proxy.url(REDIS_URL))
+                    webs=2, workers=1, redis_url=proxy.url(REDIS_URL))
     yield started
     started.stop()
     installation.drop()
@@ -153,3 +153,35 @@ def test_pages_and_api_serve_through_a_redis_outage_and_live_updates_resume(
         proxy.restore()
         client.close()
     assert {installation.state()[i][1] for i in (first, second)} == {"ready"}
+
+
+def listener_failures(web) -> int:
+    """How often the web process's Socket.IO listener found Redis unreachable."""
+    return web.log.read_text().count("socketio.server: Cannot receive from redis")
+
+
+def test_an_update_made_elsewhere_while_the_listener_waits_still_arrives(outage_stack, proxy,
+                                                                          monkeypatch):
+    """Redis channels keep nothing: an update published by another web process while this
+    one's listener still waits to try again would be lost. Once subscribed again, the listener
+    sends its clients their events' sessions as the database has them."""
+    installation, (here, elsewhere) = outage_stack.installation, outage_stack.webs
+    live_support.websocket_close(monkeypatch)
+    third = installation.session_ids[2]
+    client = live_support.LiveClient(here.url).connect()
+    try:
+        assert client.subscribe(installation.event_id)["ok"] is True
+        failures = listener_failures(here)
+        proxy.cut()
+        wait_for(lambda: listener_failures(here) >= failures + 3, 30,
+                 "the listener to fail three times")
+        proxy.restore()
+        # Going live queues no job: this update is the other web process's alone.
+        response = requests.post(f"{elsewhere.url}/api/v1/sessions/{third}/status", timeout=30,
+                                 json={"status": "live"}, headers=bearer(installation.token))
+        assert response.status_code == 200, response.text
+        client.wait_for("session.updated", lambda p: p["session_id"] == third
+                        and p["status"] == "live", timeout=30)
+    finally:
+        proxy.restore()
+        client.close()
