@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -65,6 +65,8 @@ MANAGE = (302, 302, 403, 302, 302, 403, 200)
 MANAGE_POST = (302, 302, 403, 302, 302, 403, 303)
 SIGNED_IN = (302, 302, 200, 302, 302, 200, 200)
 INCOMPLETE = (302, 302, 403, 302, 302, 403, 422)
+#: Those who work on an unpublished event see it; to everyone else it does not exist.
+STAFF = (404, 404, 404, 404, 404, 200, 200)
 
 SESSION = {"title": {"en": "New"}, "starts_at": at(15).isoformat(),
            "ends_at": at(16).isoformat()}
@@ -235,6 +237,23 @@ ROUTES: dict[tuple[str, str], tuple[dict | None, tuple[int, ...]]] = {
                                                        MANAGE_POST),
 }
 
+#: An unpublished event ("draft", its session moderated by the moderator; none of the
+#: participants is of it): invisible to all but those who work on it.
+UNPUBLISHED: dict[tuple[str, str], tuple[int, ...]] = {
+    ("GET", "/events/<slug>"): STAFF,
+    ("GET", "/sessions/<int:session_id>"): STAFF,
+    ("GET", "/calendars/events/<int:event_id>.ics"): STAFF,
+    ("GET", "/calendars/sessions/<int:session_id>.ics"): STAFF,
+    ("GET", "/api/v1/events/<int:event_id>"): STAFF,
+    ("GET", "/api/v1/events/<int:event_id>/sessions"): STAFF,
+    ("GET", "/api/v1/sessions/<int:session_id>"): STAFF,
+    ("GET", "/api/v1/sessions/<int:session_id>/room"): (404,) * 7,  # and it has no room
+    ("POST", "/api/v1/sessions/<int:session_id>/status"): (401, 404, 404, 404, 404, 200, 200),
+    ("GET", "/console/sessions/<int:session_id>/room"): STAFF,
+    # The board's whole-event switch asks for an organizer before it looks for the event.
+    ("GET", "/console/events/<int:event_id>/switch"): (302, 302, 403, 302, 302, 403, 200),
+}
+
 #: Forms of the board and the agenda page answer a refusal with a redirect back and a
 #: "Not done" notice: for these callers nothing may change and the notice must show.
 NOT_DONE = {
@@ -257,6 +276,13 @@ LIVE: dict[str, tuple[dict | None, tuple[str, ...]]] = {
     "session_status": ({"session_id": "{session_id}", "status": "live"},
                        ("unauthorized", "forbidden", "forbidden", "forbidden", "forbidden",
                         "ok", "ok")),
+}
+
+
+#: The same on the unpublished event: only those who work on it may follow it.
+LIVE_UNPUBLISHED: dict[str, tuple[str, ...]] = {
+    "subscribe": ("not_found",) * 5 + ("ok", "ok"),
+    "session_status": ("unauthorized",) + ("not_found",) * 4 + ("ok", "ok"),
 }
 
 
@@ -285,6 +311,7 @@ class World:
     links: dict[str, str]  # participant name -> personal token
     host: list[str]  # strings that only a host link contains
     own: dict[str, str | None] = field(default_factory=dict)  # caller -> their own link
+    unpublished: dict[str, Any] = field(default_factory=dict)  # the draft event's ids
 
 
 @pytest.fixture
@@ -356,8 +383,13 @@ def build(app) -> World:
             "other_participant": Participant(event=other_event, name="Bob",
                                              email="bob@example.org"),
         }
+        draft = Event(slug="draft", published=False, title={"en": "Draft"},
+                      timezone="Europe/Moscow", start_date=START,
+                      end_date=START + timedelta(days=2))
+        drafted = Session(event=draft, title={"en": "Draft talk"}, starts_at=at(10),
+                          ends_at=at(11), moderators=[users["moderator"]])
         db.session.add_all([event, other_event, hall, mine, theirs, *users.values(),
-                            *people.values()])
+                            *people.values(), draft, drafted])
         for person in people.values():
             access.issue_participant_token(person)
         db.session.add(AgendaItem(participant=people["participant"], session=mine))
@@ -389,7 +421,9 @@ def build(app) -> World:
                people["participant"].id, "room_id": hall.id,
                "user_id": users["other_moderator"].id, "mail_id": mail.id, "slug": "conf",
                "provider": "zoom", "filename": "style.css"}
-    return World(ids=ids, tokens=tokens, links=links, host=host, own=own)
+        unpublished = {"event_id": draft.id, "session_id": drafted.id, "slug": "draft"}
+    return World(ids=ids, tokens=tokens, links=links, host=host, own=own,
+                 unpublished=unpublished)
 
 
 def state(app) -> tuple:
@@ -489,9 +523,22 @@ def refused(response) -> bool:
 
 @pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda route: " ".join(route))
 def test_route_for_every_caller(shared, route):
-    method, rule = route
     body, statuses = ROUTES[route]
-    app, world, snapshot = shared.app, shared.world, shared.snapshot
+    check(shared, route, body, statuses, shared.world)
+
+
+@pytest.mark.parametrize("route", sorted(UNPUBLISHED), ids=lambda route: " ".join(route))
+def test_route_of_an_unpublished_event_for_every_caller(shared, route):
+    body, _ = ROUTES[route]
+    world = replace(shared.world, ids={**shared.world.ids, **shared.world.unpublished})
+    check(shared, route, body, UNPUBLISHED[route], world)
+
+
+def check(shared: Shared, route: tuple[str, str], body: dict | None,
+          statuses: tuple[int, ...], world: World) -> None:
+    """Each caller in turn, from the same world: status, leaks, nothing changed if refused."""
+    method, rule = route
+    app, snapshot = shared.app, shared.snapshot
     browsers = shared.browsers
     if route in SIGNS_OUT:  # these browsers sign out: the other rows keep theirs
         snapshot.restore()
@@ -538,11 +585,16 @@ def live_world(app, sandbox, live_server, tmp_path) -> Iterator[tuple[World, Sna
     yield world, Snapshot(app, tmp_path)
 
 
-@pytest.mark.parametrize("handler", sorted(LIVE))
-def test_live_event_for_every_caller(app, live_server, live_world, monkeypatch, handler):
+@pytest.mark.parametrize("handler,published", [(name, True) for name in sorted(LIVE)]
+                         + [(name, False) for name in sorted(LIVE_UNPUBLISHED)])
+def test_live_event_for_every_caller(app, live_server, live_world, monkeypatch, handler,
+                                     published):
     world, snapshot = live_world
     live_support.websocket_close(monkeypatch)
     payload, expected_acks = LIVE[handler]
+    if not published:
+        expected_acks = LIVE_UNPUBLISHED[handler]
+        world = replace(world, ids={**world.ids, **world.unpublished})
     wrong = []
     for who, expected in zip(ACTORS, expected_acks, strict=True):
         snapshot.restore()
