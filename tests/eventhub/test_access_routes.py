@@ -562,6 +562,9 @@ def check(shared: Shared, route: tuple[str, str], body: dict | None,
         if response.status_code != expected:
             wrong.append(f"{who}: {response.status_code} (expected {expected}) "
                          f"{response.get_data(as_text=True)[:200]!r}")
+        if rule.startswith("/api/") and response.status_code >= 400 and \
+                set(response.get_json()["error"]) != {"code", "message", "fields"}:
+            wrong.append(f"{who}: not DESIGN's error shape")
         text = response.get_data(as_text=True) + " " + (response.location or "")
         may_see_host = route in HOST_PLACES and who in ("moderator", "organizer")
         wrong += [f"{who}: {leak}" for leak in leaks(world, who, text, may_see_host)]
