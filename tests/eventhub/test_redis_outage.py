@@ -127,6 +127,10 @@ def test_pages_and_api_serve_through_a_redis_outage_and_live_updates_resume(
                      f"/calendars/events/{installation.event_id}.ics"):
             response = requests.get(web.url + path, headers=headers, timeout=30)
             assert response.status_code == 200, (path, response.text[:300])
+        # Sign-in limits count in Redis: with it gone a sign-in is still answered.
+        response = requests.post(f"{web.url}/api/v1/tokens", timeout=30,
+                                 json={"email": "org@example.org", "password": "wrong-pass"})
+        assert response.status_code == 401, response.text
         # A switch is committed and answered at once: the session online, its room pending;
         # the job could not be queued, and the worker's scan takes the room up once Redis is
         # back.
