@@ -127,6 +127,12 @@ def test_pages_and_api_serve_through_a_redis_outage_and_live_updates_resume(
                      f"/calendars/events/{installation.event_id}.ics"):
             response = requests.get(web.url + path, headers=headers, timeout=30)
             assert response.status_code == 200, (path, response.text[:300])
+        # A page opened now still follows the event (presence counts live in Redis).
+        late = live_support.LiveClient(web.url, installation.token).connect()
+        try:
+            assert late.subscribe(installation.event_id)["ok"] is True
+        finally:
+            late.close()
         # Sign-in limits count in Redis: with it gone a sign-in is still answered.
         response = requests.post(f"{web.url}/api/v1/tokens", timeout=30,
                                  json={"email": "org@example.org", "password": "wrong-pass"})
