@@ -71,7 +71,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     manager = None
     if app.config["REDIS_URL"]:  # the channel is the installation's own (EVENTHUB_REDIS_PREFIX)
         manager = fanout.OrderedRedisManager(
-            app.config["REDIS_URL"], channel=fanout.channel(app.config["REDIS_PREFIX"]))
+            app.config["REDIS_URL"], channel=fanout.channel(app.config["REDIS_PREFIX"]),
+            snapshot=fanout.snapshot(app))
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],

@@ -148,16 +148,18 @@ class LiveNamespace(Namespace):
 
     def on_session_switch(self, data: Any = None) -> dict[str, Any]:
         """A moderator moves a session online, hybrid or in person."""
-        body = validate(LiveSwitch, _object(data))
         actor = self.actor()
+        access.require_authenticated(actor)  # as in REST: 401 before the session is looked up
+        body = validate(LiveSwitch, _object(data))
         event_session = session_service.get_session(actor, body.session_id)
         switching.switch_session(event_session, body.mode, body.provider, actor=actor)
         return session_to_dict(event_session)
 
     def on_session_status(self, data: Any = None) -> dict[str, Any]:
         """A moderator goes live, pauses, ends, delays or cancels a session."""
-        body = validate(LiveStatus, _object(data))
         actor = self.actor()
+        access.require_authenticated(actor)
+        body = validate(LiveStatus, _object(data))
         event_session = session_service.get_session(actor, body.session_id)
         session_service.set_session_status(actor, event_session, body.status, body.delay_minutes)
         return session_to_dict(event_session)

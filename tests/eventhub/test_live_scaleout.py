@@ -171,10 +171,11 @@ class Process:
         self.output.close()
 
 
-def process_env(installation: Installation, sandbox_url: str) -> dict[str, str]:
+def process_env(installation: Installation, sandbox_url: str,
+                redis_url: str = REDIS_URL) -> dict[str, str]:
     """The one environment every process of an installation gets (README: /etc/eventhub.env)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "EVENTHUB_"))}
-    env.update(DATABASE_URL=installation.url, REDIS_URL=REDIS_URL, SECRET_KEY="scale-out",
+    env.update(DATABASE_URL=installation.url, REDIS_URL=redis_url, SECRET_KEY="scale-out",
                EVENTHUB_BASE_URL="http://127.0.0.1", EVENTHUB_ASYNC_MODE="gevent",
                EVENTHUB_SANDBOX=sandbox_url, PYTHONUNBUFFERED="1",
                EVENTHUB_PROVISIONING_LEASE_SECONDS=str(LEASE),
@@ -187,9 +188,9 @@ class Stack:
     """An installation's web processes and workers, started with README's commands."""
 
     def __init__(self, installation: Installation, sandbox_url: str, tmp: Path, *,
-                 webs: int = 2, workers: int = 2):
+                 webs: int = 2, workers: int = 2, redis_url: str = REDIS_URL):
         self.installation = installation
-        env = process_env(installation, sandbox_url)
+        env = process_env(installation, sandbox_url, redis_url)
         # README's /run/...: a short directory (not pytest's deep tmp_path), as a Unix
         # socket's path (the control socket) has at most 107 bytes.
         self.run_dir = Path(tempfile.mkdtemp(prefix="eh-"))
