@@ -106,7 +106,7 @@ def snapshot(app: Flask) -> Snapshot:
         from sqlalchemy import select
         from sqlalchemy.orm import selectinload
 
-        from ..api.schemas import session_update_payload
+        from ..serializers import session_update_payload
         from ..extensions import db
         from ..models import Session
 

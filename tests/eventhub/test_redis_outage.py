@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import live_support
 import pytest
 import requests
-from test_live_scaleout import REDIS_URL, Installation, Stack, services, wait_for
+from scaleout_support import REDIS_URL, Installation, Stack, services, wait_for
 
 from tests.conftest import bearer
 
@@ -101,7 +101,7 @@ def proxy() -> Iterator[RedisProxy]:
 
 @pytest.fixture(scope="module")
 def outage_stack(services, proxy, sandbox_server, tmp_path_factory) -> Iterator[Stack]:
-    installation = Installation(services[0])
+    installation = Installation()
     started = Stack(installation, sandbox_server.url, tmp_path_factory.mktemp("outage"),
                     webs=2, workers=1, redis_url=proxy.url(REDIS_URL))
     yield started
