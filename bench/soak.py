@@ -58,6 +58,7 @@ class Figures:
     threads: tuple[int, int] = (0, 0)  # server threads at the start and after the clients left
     fds: tuple[int, int] = (0, 0)
     rss_mib: list[tuple[float, float]] = field(default_factory=list)  # (seconds, MiB)
+    fds_left: list[str] = field(default_factory=list)  # what the extra fds at the end are
 
     @property
     def ok(self) -> bool:
@@ -80,6 +81,17 @@ def _proc(pid: int) -> tuple[int, int, float]:
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1]) / 1024
     return threads, fds, rss
+
+
+def _fd_targets(pid: int) -> list[str]:
+    """What the process's file descriptors point at (files, sockets, pipes)."""
+    targets = []
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{name}"))
+        except OSError:  # closed meanwhile
+            pass
+    return sorted(targets)
 
 
 def _wait(condition: Callable[[], bool], timeout: float) -> bool:
@@ -275,6 +287,7 @@ def run(duration: float = 600, clients: int = 500, rate: float = 50,
             sessions = _server_view(http, server.url, event["id"], token)
             _warm_up(server, http, event, token)
             start = _proc(server.process.pid)
+            opened = _fd_targets(server.process.pid)
             figures.threads, figures.fds = (start[0], 0), (start[1], 0)
             report(f"server up: {start[0]} threads, {start[1]} fds, {start[2]:.1f} MiB; "
                    f"connecting {clients} clients")
@@ -307,6 +320,11 @@ def run(duration: float = 600, clients: int = 500, rate: float = 50,
                   and _proc(server.process.pid)[1] <= start[1], 30)
             end = _proc(server.process.pid)
             figures.threads, figures.fds = (start[0], end[0]), (start[1], end[1])
+            left = _fd_targets(server.process.pid)
+            for target in opened:
+                if target in left:
+                    left.remove(target)
+            figures.fds_left = left
         finally:
             if watching is not None:
                 for process in watching.processes:
@@ -421,7 +439,8 @@ def summary(figures: Figures) -> str:
         f"errors: {len(figures.errors)} {figures.errors[:5]}",
         f"clients not at the server's state: {len(figures.diverged)} {figures.diverged[:5]}",
         f"server threads {figures.threads[0]} -> {figures.threads[1]}, "
-        f"fds {figures.fds[0]} -> {figures.fds[1]}",
+        f"fds {figures.fds[0]} -> {figures.fds[1]}"
+        + (f" (more than at the start: {figures.fds_left})" if figures.fds_left else ""),
         f"RSS (MiB) over time: {curve}",
         "OK" if figures.ok else "FAILED",
     ])

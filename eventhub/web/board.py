@@ -338,9 +338,11 @@ def console_status(session_id: int):
 
 
 def _event_switch_mode(event_id: int) -> tuple[User, Event, str]:
-    """The organizer, the event and the asked mode of a whole-event switch (401/403/404/400)."""
-    access.require_organizer(g.user)
+    """The organizer, the event and the asked mode of a whole-event switch (401, then 404 for
+    an event the user may not see, then 403, then 400)."""
+    access.require_authenticated(g.user)
     event = event_service.get_event(g.user, event_id)
+    access.require_organizer(g.user)
     mode = request.values.get("mode", Mode.ONLINE)
     if mode not in MODES:
         abort(400)

@@ -250,8 +250,10 @@ UNPUBLISHED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/sessions/<int:session_id>/room"): (404,) * 7,  # and it has no room
     ("POST", "/api/v1/sessions/<int:session_id>/status"): (401, 404, 404, 404, 404, 200, 200),
     ("GET", "/console/sessions/<int:session_id>/room"): STAFF,
-    # The board's whole-event switch asks for an organizer before it looks for the event.
-    ("GET", "/console/events/<int:event_id>/switch"): (302, 302, 403, 302, 302, 403, 200),
+    # Visibility before permission, as everywhere: an event one may not see is not there.
+    ("GET", "/console/events/<int:event_id>/switch"): (302, 302, 404, 302, 302, 403, 200),
+    ("POST", "/console/events/<int:event_id>/switch"): (302, 302, 404, 302, 302, 403, 303),
+    ("GET", "/console/events/<int:event_id>/preview"): (401, 401, 404, 401, 401, 403, 200),
 }
 
 #: Forms of the board and the agenda page answer a refusal with a redirect back and a
