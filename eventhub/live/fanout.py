@@ -106,9 +106,9 @@ def snapshot(app: Flask) -> Snapshot:
         from sqlalchemy import select
         from sqlalchemy.orm import selectinload
 
-        from ..serializers import session_update_payload
         from ..extensions import db
         from ..models import Session
+        from ..serializers import session_update_payload
 
         with app.app_context():
             try:
