@@ -11,6 +11,11 @@ below 400, no request failed), the server's threads and open file descriptors ba
 start once the clients have gone, and every client's view of every session (mode, status,
 room state, sequence) equal to the server's. Reported: the server's memory (RSS) curve.
 
+The clients run in processes of 100 each (``Clients``), which the run asks for their views
+all at once and closes all at once: a single process of 500 python-socketio clients (four
+threads each) took 3 s per close, one after another, and its read loops fell behind. A client
+keeps a payload only when its ``version`` is newer, as the pages do.
+
 ``--duration 60 --clients 50 --rate 20`` is the form tests/eventhub/test_soak.py runs in the
 suite (``run(...)`` returns the figures).
 """
@@ -53,6 +58,7 @@ class Figures:
     threads: tuple[int, int] = (0, 0)  # server threads at the start and after the clients left
     fds: tuple[int, int] = (0, 0)
     rss_mib: list[tuple[float, float]] = field(default_factory=list)  # (seconds, MiB)
+    fds_left: list[str] = field(default_factory=list)  # what the extra fds at the end are
 
     @property
     def ok(self) -> bool:
@@ -75,6 +81,17 @@ def _proc(pid: int) -> tuple[int, int, float]:
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1]) / 1024
     return threads, fds, rss
+
+
+def _fd_targets(pid: int) -> list[str]:
+    """What the process's file descriptors point at (files, sockets, pipes)."""
+    targets = []
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{name}"))
+        except OSError:  # closed meanwhile
+            pass
+    return sorted(targets)
 
 
 def _wait(condition: Callable[[], bool], timeout: float) -> bool:
@@ -130,32 +147,119 @@ class Server:
 
 
 class Watcher:
-    """One Socket.IO client that keeps the latest view of every session of the event."""
+    """One Socket.IO client that keeps the latest view of every session of the event: a
+    payload replaces what it holds only when its ``version`` is newer (as the pages do), since
+    updates made in different threads may arrive in either order."""
 
     def __init__(self, url: str, event_id: int):
         import socketio
 
         self.sio = socketio.Client(reconnection=False)
         self.view: dict[int, dict[str, Any]] = {}
+        self.versions: dict[int, int] = {}
         self.lock = threading.Lock()
         self.sio.on("session.updated", self._update, namespace=NS)
         self.sio.connect(url, namespaces=[NS], transports=["websocket"], wait_timeout=20)
         ack = self.sio.call("subscribe", {"event_id": event_id}, namespace=NS, timeout=30)
-        with self.lock:
-            for item in ack["sessions"]:
-                self.view.setdefault(item["session_id"], _pick(item))
+        for item in ack["sessions"]:
+            self._update(item)
 
     def _update(self, payload: dict[str, Any]) -> None:
         with self.lock:
-            self.view[payload["session_id"]] = _pick(payload)
+            session_id = payload["session_id"]
+            if payload.get("version", 0) >= self.versions.get(session_id, -1):
+                self.versions[session_id] = payload.get("version", 0)
+                self.view[session_id] = _pick(payload)
+
+    def snapshot(self) -> dict[int, dict[str, Any]]:
+        with self.lock:
+            return dict(self.view)
 
     def close(self) -> None:
-        self.sio.disconnect()
         self.sio.shutdown()
 
 
 def _pick(payload: dict[str, Any]) -> dict[str, Any]:
     return {name: payload.get(name) for name in FIELDS}
+
+
+def _watch(url: str, event_id: int, count: int, pipe: Any) -> None:
+    """A client process: ``count`` watchers, then answers the parent's requests on ``pipe``:
+    "views" (every watcher's view), "close" (disconnect all, at once, within a bound)."""
+    with ThreadPoolExecutor(16) as pool:
+        watchers = list(pool.map(lambda _: Watcher(url, event_id), range(count)))
+    pipe.send(len(watchers))
+    while True:
+        request = pipe.recv()
+        if request == "views":
+            pipe.send([watcher.snapshot() for watcher in watchers])
+        elif request == "close":
+            # Each close waits up to 3 s for a close frame the server does not send: all at
+            # once, so a process of clients closes in seconds, not count x 3 s.
+            closing = [threading.Thread(target=watcher.close, daemon=True)
+                       for watcher in watchers]
+            for thread in closing:
+                thread.start()
+            deadline = time.monotonic() + 30
+            for thread in closing:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            pipe.send(sum(not thread.is_alive() for thread in closing))
+            return
+
+
+class Clients:
+    """``count`` watchers spread over processes of at most ``per_process`` clients each: one
+    process of 500 python-socketio clients (four threads each) starves its own read loops."""
+
+    def __init__(self, url: str, event_id: int, count: int, per_process: int = 100):
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.pipes: list[Any] = []
+        self.processes: list[Any] = []
+        sizes = [per_process] * (count // per_process) + ([count % per_process]
+                                                           if count % per_process else [])
+        for size in sizes:
+            parent, child = context.Pipe()
+            process = context.Process(target=_watch, args=(url, event_id, size, child),
+                                      daemon=True)
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+        self.connected = sum(self._answer(pipe, 120) for pipe in self.pipes)
+
+    @staticmethod
+    def _answer(pipe: Any, timeout: float) -> Any:
+        if not pipe.poll(timeout):
+            raise TimeoutError(f"a client process did not answer within {timeout:.0f} s")
+        return pipe.recv()
+
+    def views(self, timeout: float = 60) -> list[dict[int, dict[str, Any]]]:
+        """Every client's view, asked of all processes at once."""
+        for pipe in self.pipes:
+            pipe.send("views")
+        return [view for pipe in self.pipes for view in self._answer(pipe, timeout)]
+
+    def close(self, timeout: float = 60) -> int:
+        """Disconnect every client; how many closed within the bound."""
+        for pipe in self.pipes:
+            pipe.send("close")
+        closed = 0
+        for pipe in self.pipes:
+            try:
+                closed += self._answer(pipe, timeout)
+            except (TimeoutError, EOFError):
+                pass
+        self.stop()
+        return closed
+
+    def stop(self) -> None:
+        """End the client processes (those still running after 10 s are killed)."""
+        for process in self.processes:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+                process.join(5)
 
 
 def _server_view(http: Any, url: str, event_id: int, token: str) -> dict[int, dict[str, Any]]:
@@ -175,6 +279,7 @@ def run(duration: float = 600, clients: int = 500, rate: float = 50,
     with tempfile.TemporaryDirectory(prefix="eventhub-soak-") as tmp:
         server = Server(Path(tmp))
         http = requests.Session()
+        watching: Clients | None = None
         try:
             token = http.post(f"{server.url}/api/v1/tokens", timeout=30, json={
                 "email": "soak@example.org", "password": "soak-pass-1"}).json()["token"]
@@ -182,35 +287,49 @@ def run(duration: float = 600, clients: int = 500, rate: float = 50,
             sessions = _server_view(http, server.url, event["id"], token)
             _warm_up(server, http, event, token)
             start = _proc(server.process.pid)
+            opened = _fd_targets(server.process.pid)
             figures.threads, figures.fds = (start[0], 0), (start[1], 0)
             report(f"server up: {start[0]} threads, {start[1]} fds, {start[2]:.1f} MiB; "
                    f"connecting {clients} clients")
-            with ThreadPoolExecutor(32) as pool:
-                watchers = list(pool.map(lambda _: Watcher(server.url, event["id"]),
-                                         range(clients)))
+            watching = Clients(server.url, event["id"], clients)
+            report(f"{watching.connected} clients connected in "
+                   f"{len(watching.processes)} processes")
             figures.errors += _load(server, http, event, token, sessions, duration, rate,
                                     switch_every, figures, report)
             # Quiet now: every client must come to the server's state.
             wanted = _server_view(http, server.url, event["id"], token)
+            views: list[dict[int, dict[str, Any]]] = []
 
             def converged() -> bool:
-                nonlocal wanted
+                nonlocal wanted, views
                 wanted = _server_view(http, server.url, event["id"], token)
-                return all(w.view == wanted for w in watchers)
+                views = watching.views()
+                return all(view == wanted for view in views)
 
             _wait(converged, 30)
-            for number, watcher in enumerate(watchers):
+            for number, view in enumerate(views):
                 for session_id, state in wanted.items():
-                    if watcher.view.get(session_id) != state:
+                    if view.get(session_id) != state:
                         figures.diverged.append(f"client {number} session {session_id}: "
-                                                f"{watcher.view.get(session_id)} != {state}")
-            with ThreadPoolExecutor(32) as pool:
-                list(pool.map(Watcher.close, watchers))
+                                                f"{view.get(session_id)} != {state}")
+            closed = watching.close()
+            if closed != clients:
+                figures.errors.append(f"{clients - closed} clients did not close in time")
+            report(f"{closed} clients closed; waiting for the server's threads and fds")
             _wait(lambda: _proc(server.process.pid)[0] <= start[0]
                   and _proc(server.process.pid)[1] <= start[1], 30)
             end = _proc(server.process.pid)
             figures.threads, figures.fds = (start[0], end[0]), (start[1], end[1])
+            left = _fd_targets(server.process.pid)
+            for target in opened:
+                if target in left:
+                    left.remove(target)
+            figures.fds_left = left
         finally:
+            if watching is not None:
+                for process in watching.processes:
+                    process.kill()
+                watching.stop()
             http.close()
             server.stop()
     report(summary(figures))
@@ -320,7 +439,8 @@ def summary(figures: Figures) -> str:
         f"errors: {len(figures.errors)} {figures.errors[:5]}",
         f"clients not at the server's state: {len(figures.diverged)} {figures.diverged[:5]}",
         f"server threads {figures.threads[0]} -> {figures.threads[1]}, "
-        f"fds {figures.fds[0]} -> {figures.fds[1]}",
+        f"fds {figures.fds[0]} -> {figures.fds[1]}"
+        + (f" (more than at the start: {figures.fds_left})" if figures.fds_left else ""),
         f"RSS (MiB) over time: {curve}",
         "OK" if figures.ok else "FAILED",
     ])

@@ -21,6 +21,21 @@ from .extensions import babel, csrf, db, limiter, migrate, socketio
 log = logging.getLogger(__name__)
 
 
+def shutdown(app: Flask) -> None:
+    """Stop what the app runs in the background: the lease recovery, the mail pump, the live
+    task, and the job pool once its jobs are done (a server's shutdown; tests after each app,
+    so that no task of an earlier app keeps running beside the next)."""
+    from . import live
+    from .services import mail_pump
+
+    recovery = app.extensions.pop("eventhub.recovery", None)
+    if recovery is not None:
+        recovery.stop()
+    mail_pump.stop(app)
+    live.shutdown(app)
+    app.extensions["eventhub.dispatcher"].shutdown()
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides the environment (tests pass theirs)."""
     app = Flask(__name__, template_folder="../templates", instance_relative_config=True)
@@ -56,7 +71,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     manager = None
     if app.config["REDIS_URL"]:  # the channel is the installation's own (EVENTHUB_REDIS_PREFIX)
         manager = fanout.OrderedRedisManager(
-            app.config["REDIS_URL"], channel=fanout.channel(app.config["REDIS_PREFIX"]))
+            app.config["REDIS_URL"], channel=fanout.channel(app.config["REDIS_PREFIX"]),
+            snapshot=fanout.snapshot(app))
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],

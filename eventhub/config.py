@@ -101,6 +101,8 @@ class Config:
     LANGUAGES = ("ru", "de", "en")
     # Counters live in Redis when there are several processes; in memory otherwise.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    # Redis gone: count in this process's memory until it is back, not a 500 for every sign-in.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     # Said explicitly: the one Limiter of the process otherwise keeps an earlier app's "off".
     RATELIMIT_ENABLED = True

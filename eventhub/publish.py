@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from .extensions import db, socketio
 from .models import ApiToken, Event, Participant, Session, VideoRoom
+from .serializers import session_update_payload
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,6 @@ def _after_commit(session: Any) -> None:
 
 def _before_commit(session: Any) -> None:
     """Turn the touched sessions into payloads now, with their final committed values."""
-    from .api.schemas import session_update_payload
-
     session.flush()
     pending = session.info.get(PENDING)
     if pending:

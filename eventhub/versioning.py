@@ -78,25 +78,21 @@ def _columns_changed(obj: Any, names: Iterable[str] | None = None) -> bool:
     return any(state.attrs[key].history.has_changes() for key in keys)
 
 
-def _session_event(event_session: Session) -> tuple[int | None, int | None]:
-    """(event id, None) of a Session, or (None, None) when its event is new in this flush."""
+def _session_event(event_session: Session) -> int | None:
+    """The event id of a Session, or None when its event is new in this flush."""
     if event_session.event_id is not None:
-        return event_session.event_id, None
+        return event_session.event_id
     parent = event_session.event
-    return (parent.id if parent is not None else None), None
+    return parent.id if parent is not None else None
 
 
-def _targets(session: Any) -> tuple[set[int], set[int]]:
-    """Event ids, and session ids whose event is to be bumped, for the pending flush."""
+def _targets(session: Any) -> set[int]:
+    """The ids of the events whose programme version the pending flush bumps."""
     event_ids: set[int] = set()
-    session_ids: set[int] = set()
 
-    def add(target: tuple[int | None, int | None]) -> None:
-        event_id, session_id = target
+    def add(event_id: int | None) -> None:
         if event_id is not None:
             event_ids.add(event_id)
-        elif session_id is not None:
-            session_ids.add(session_id)
 
     for obj in session.new:
         if isinstance(obj, Session):
@@ -105,7 +101,7 @@ def _targets(session: Any) -> tuple[set[int], set[int]]:
         if isinstance(obj, Session):
             add(_session_event(obj))
         elif isinstance(obj, Room):
-            add((obj.event_id, None))
+            add(obj.event_id)
     for obj in session.dirty:
         if isinstance(obj, Session):
             if _columns_changed(obj):
@@ -113,30 +109,27 @@ def _targets(session: Any) -> tuple[set[int], set[int]]:
                 # A session moved to another event changes the old event's programme too.
                 old = inspect(obj).attrs.event_id.history.deleted
                 for event_id in old or ():
-                    add((event_id, None))
+                    add(event_id)
         elif isinstance(obj, Room):
             if _columns_changed(obj, ("name", "event_id")):
-                add((obj.event_id, None))
+                add(obj.event_id)
         elif isinstance(obj, Event) and obj.id is not None and obj not in session.deleted:
             state = inspect(obj)
             if _columns_changed(obj, [a.key for a in state.mapper.column_attrs
                                       if a.key != "programme_version"]) or any(
                     state.attrs[name].history.has_changes() for name in EVENT_COLLECTIONS):
-                add((obj.id, None))
-    return event_ids, session_ids
+                add(obj.id)
+    return event_ids
 
 
-def bump(session: Any, event_ids: Iterable[int] = (), session_ids: Iterable[int] = ()) -> None:
-    """Atomically bump ``programme_version`` of these events (and of these sessions' events).
+def bump(session: Any, event_ids: Iterable[int]) -> None:
+    """Atomically bump ``programme_version`` of these events.
 
     One UPDATE computed in SQL (``programme_version + 1``), never from a value read earlier;
     once per event and transaction (a transaction that flushes twice commits one new version).
     ``updated_at`` is kept as it is: the counter is bookkeeping, not a change of the event.
     """
     targets = set(event_ids)
-    if session_ids:
-        targets.update(session.execute(
-            select(Session.event_id).where(Session.id.in_(sorted(set(session_ids))))).scalars())
     done = session.info.setdefault(DONE, set())
     targets -= done
     if not targets:
@@ -225,8 +218,7 @@ def bump_sessions(session: Any, session_ids: Iterable[int]) -> None:
 def _before_flush(session: Any, _context: Any, _instances: Any) -> None:
     # The event's row before its sessions' rows: the lock order every writer keeps
     # (services.switching locks the event, then its sessions), or PostgreSQL deadlocks.
-    event_ids, session_ids = _targets(session)
-    bump(session, event_ids, session_ids)
+    bump(session, _targets(session))
     bump_sessions(session, _touched_sessions(session))
 
 

@@ -8,7 +8,7 @@ from functools import cache
 import pytest
 from argon2 import PasswordHasher
 
-from eventhub import create_app
+from eventhub import create_app, shutdown
 from eventhub.extensions import db
 from eventhub.models import Event, Participant, Room, Session, User
 from eventhub.services import access, provisioning
@@ -64,7 +64,7 @@ def app(app_config):
     yield app
     with app.app_context():
         provisioning.dispatcher().wait(30)
-        provisioning.dispatcher().shutdown()
+        shutdown(app)
         db.session.remove()
         db.engine.dispose()
     reset_clients(app)  # close the provider clients' connections with the app

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from ..errors import BadRequest, DomainError, Invalid, TooLarge, Unauthorized
+from ..errors import BadRequest, Invalid, TooLarge, Unauthorized
 from ..extensions import limiter
 from ..services import access
 from ..services.common import MAX_ID
+from ..validation import validate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -101,24 +102,6 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
 def _not_json(constant: str) -> None:
     """Python's parser takes NaN and Infinity; JSON (RFC 8259) has no such values."""
     raise ValueError(f"{constant} is not a JSON value")
-
-
-def validate(model: type[BaseModel], data: Any) -> BaseModel:
-    """``data`` validated against ``model``, or Invalid (422) naming each bad field.
-
-    Raw JSON bytes are validated strictly: "5" is no integer and "yes" no boolean (dates and
-    times are strings in JSON, so those are still parsed).
-    """
-    try:
-        if isinstance(data, bytes):
-            return model.model_validate_json(data, strict=True)
-        return model.model_validate(data)
-    except ValidationError as exc:
-        fields = {}
-        for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]) or "body"
-            fields[name] = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-        raise Invalid(f"invalid fields: {', '.join(sorted(fields))}", fields=fields) from exc
 
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
@@ -208,11 +191,6 @@ def endpoint(
         return view
 
     return decorator
-
-
-def error_response(error: DomainError):
-    """DESIGN.md's error body with the error's status."""
-    return jsonify(error.to_dict()), error.status
 
 
 from . import events, imports, invitations, openapi, participants, sessions, tokens  # noqa: E402,F401

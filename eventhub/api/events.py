@@ -6,6 +6,7 @@ from flask import request
 
 from ..errors import Invalid
 from ..models import Event
+from ..serializers import event_to_dict, room_to_dict, session_to_dict
 from ..services import events as event_service
 from ..services import sessions as session_service
 from ..services import switching
@@ -23,9 +24,6 @@ from .schemas import (
     SessionCreate,
     SessionOut,
     changes,
-    event_to_dict,
-    room_to_dict,
-    session_to_dict,
     texts,
 )
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import current_app, request
 
 from ..models import Event, Participant, Session
+from ..serializers import participant_to_dict, session_to_dict
 from ..services import access, agenda, invitations, participants
 from ..services.common import get_or_404
-from . import actor, endpoint, guards, page, page_args, validate
+from ..validation import validate
+from . import actor, endpoint, guards, page, page_args
 from .schemas import (
     AgendaItemOut,
     InvitationRequest,
@@ -17,8 +19,6 @@ from .schemas import (
     ParticipantUpdate,
     SessionOut,
     changes,
-    participant_to_dict,
-    session_to_dict,
 )
 
 SELF = "the participant and organizers"

@@ -1,7 +1,7 @@
-"""Request and response schemas of the REST API (pydantic), and the one serializer per resource.
+"""Request and response schemas of the REST API (pydantic).
 
-The same models validate request bodies and generate the OpenAPI document; the ``*_to_dict``
-serializers feed REST bodies, Socket.IO acks and broadcasts alike.
+The same models validate request bodies and generate the OpenAPI document. The response
+models document the dict shapes that :mod:`eventhub.serializers` builds.
 """
 
 from __future__ import annotations
@@ -18,23 +18,17 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
-    field_validator,
 )
 
-from ..models import Event, Participant, Room, Session, VideoRoom
-from ..services.common import MAX_ID
 from ..services.invitations import BATCH_MAX, MESSAGE_MAX
+from ..validation import Id, Mode, Schema, Status
 
-Mode = Literal["in_person", "hybrid", "online"]
-Status = Literal["scheduled", "live", "paused", "delayed", "ended", "cancelled"]
 Language = Literal["ru", "de", "en"]
 Role = Literal["official", "delegate", "speaker", "press", "guest", "interpreter"]
 Attendance = Literal["in_person", "remote"]
 InvitationStatus = Literal["invited", "accepted", "declined"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
-# A row id: positive and within a 64-bit INTEGER (a larger one would not even bind in SQLite).
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
@@ -64,20 +58,6 @@ Instant = Annotated[AwareDatetime,
                     _iso(ISO_DATETIME, datetime.fromisoformat, "date and time with offset")]
 #: A calendar day, ISO 8601.
 Day = Annotated[date, _iso(ISO_DATE, date.fromisoformat, "date (YYYY-MM-DD)")]
-
-
-class Schema(BaseModel):
-    """Base of request bodies: unknown fields are errors (422 naming the field)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*")
-    @classmethod
-    def no_nul(cls, value: Any) -> Any:
-        """Refuse NUL in text: PostgreSQL cannot store it (a 500 there, not a 422)."""
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("may not contain NUL characters")
-        return value
 
 
 class Texts(Schema):
@@ -472,108 +452,3 @@ class SessionUpdated(Out):
     expected_ends_at: datetime
     sequence: int
     version: int  # rises with every change of the session or its room: keep the highest
-
-
-def iso(value: datetime) -> str:
-    """ISO 8601 with offset."""
-    return value.isoformat()
-
-
-def event_to_dict(event: Event) -> dict[str, Any]:
-    """An event as the API shows it."""
-    return {
-        "id": event.id, "slug": event.slug, "title": event.title or {},
-        "description": event.description or {}, "timezone": event.timezone,
-        "start_date": event.start_date.isoformat(), "end_date": event.end_date.isoformat(),
-        "venue": event.venue, "mode": event.mode, "default_provider": event.default_provider,
-        "fallback_provider": event.fallback_provider,
-        "join_window_minutes": event.join_window_minutes, "published": event.published,
-    }  # fmt: skip
-
-
-def room_to_dict(room: Room) -> dict[str, Any]:
-    """A hall as the API shows it."""
-    return {"id": room.id, "event_id": room.event_id, "name": room.name,
-            "capacity": room.capacity}
-
-
-def room_state(video_room: VideoRoom | None) -> dict[str, Any] | None:
-    """A video room's public state: no join data, no host data."""
-    if video_room is None:
-        return None
-    return {"state": video_room.state, "provider": video_room.provider,
-            "error": video_room.last_error}
-
-
-def session_to_dict(event_session: Session) -> dict[str, Any]:
-    """A session as the API shows it."""
-    return {
-        "id": event_session.id, "event_id": event_session.event_id,
-        "title": event_session.title or {}, "description": event_session.description or {},
-        "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
-        "room_id": event_session.room_id, "track": event_session.track,
-        "track_names": event_session.track_names or {},
-        "mode": event_session.mode, "planned_mode": event_session.planned_mode,
-        "status": event_session.status, "delay_minutes": event_session.delay_minutes,
-        "expected_starts_at": iso(event_session.expected_starts_at),
-        "expected_ends_at": iso(event_session.expected_ends_at),
-        "sequence": event_session.sequence, "version": event_session.version,
-        "moderator_ids": sorted(u.id for u in event_session.moderators),
-        "speaker_ids": sorted(p.id for p in event_session.speakers),
-        "interpretation": event_session.interpretation,
-        "room": room_state(event_session.video_room),
-    }  # fmt: skip
-
-
-def session_update_payload(event_session: Session) -> dict[str, Any]:
-    """The ``session.updated`` payload (DESIGN.md's Socket.IO contract)."""
-    video_room = event_session.video_room
-    return {
-        "session_id": event_session.id, "event_id": event_session.event_id,
-        "status": event_session.status, "mode": event_session.mode,
-        "delay_minutes": event_session.delay_minutes,
-        "room_state": video_room.state if video_room else None,
-        "provider": video_room.provider if video_room else None,
-        "starts_at": iso(event_session.starts_at), "ends_at": iso(event_session.ends_at),
-        "expected_starts_at": iso(event_session.expected_starts_at),
-        "expected_ends_at": iso(event_session.expected_ends_at),
-        "sequence": event_session.sequence, "version": event_session.version,
-    }  # fmt: skip
-
-
-def participant_to_dict(participant: Participant, *, links: dict[str, str] | None = None
-                        ) -> dict[str, Any]:
-    """A participant; ``links`` (access_url, feed_url) only for organizers."""
-    body = {
-        "id": participant.id, "event_id": participant.event_id, "name": participant.name,
-        "email": participant.email, "organization": participant.organization,
-        "partner_organization": participant.partner_organization,
-        "country": participant.country, "role": participant.role,
-        "attendance": participant.attendance, "language": participant.language,
-        "invitation_status": participant.invitation_status,
-    }  # fmt: skip
-    if links:
-        body.update(links)
-    return body
-
-
-class LiveSubscribe(Schema):
-    """Socket.IO ``subscribe``."""
-
-    event_id: Id
-
-
-class LiveSwitch(Schema):
-    """Socket.IO ``session.switch``."""
-
-    session_id: Id
-    mode: Mode
-    provider: str | None = Field(None, max_length=40)
-
-
-class LiveStatus(Schema):
-    """Socket.IO ``session.status``."""
-
-    session_id: Id
-    status: Status
-    delay_minutes: int | None = Field(None, ge=1, le=24 * 60)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import NotFound
-from ..services import access, provisioning, switching
+from ..serializers import room_state, session_to_dict
+from ..services import access, joining, provisioning, switching
 from ..services import sessions as session_service
 from . import actor, endpoint, guards
 from .schemas import (
@@ -13,8 +14,6 @@ from .schemas import (
     SwitchRequest,
     VideoRoomOut,
     changes,
-    room_state,
-    session_to_dict,
 )
 
 PUBLIC = "anyone for a published event; organizers, and the event's moderators and participants"
@@ -74,6 +73,7 @@ def get_room(session_id: int):
     who = actor()
     if access.moderates(who, event_session):
         body["host"] = video_room.host  # which account of the pool runs it
-    if video_room.state == "ready" and access.moderates(who, event_session):
-        body["host_url"] = provisioning.host_url(video_room, who.name or who.email, str(who.id))
+    host_url = joining.host_link(who, event_session)
+    if host_url is not None:
+        body["host_url"] = host_url
     return body

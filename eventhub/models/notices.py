@@ -6,14 +6,20 @@ for what a participant must hear about, writes ``collecting`` outbox rows in the
 the notice commits (or rolls back) with the change itself, whichever service made it.
 
 What counts: a new time (``starts_at``/``ends_at``), a delay (``delay_minutes``), a
-cancellation and a reinstatement (``status``), and a change of mode (moved online, back in the
-hall, hybrid/online). Going live, pausing and ending do not: nothing changes for the calendar.
+cancellation and a reinstatement (``status``), a change of mode (moved online, back in the
+hall, hybrid/online), and a deletion. Going live, pausing and ending do not: nothing changes for
+the calendar. A deleted session leaves no row to read when the burst closes (its agenda items
+go with it), so the hook keeps what its cancelling iTIP needs in the notice itself
+(``payload["deleted"]``: titles, times, hall, the next SEQUENCE). A session deleted when it is
+over (ended, or its end has passed), or deleted with its whole event, is no news; one that was
+cancelled already is news only to those whose notice of the cancellation has not gone yet.
 
 Who hears: every participant with the session on their agenda who has not declined the
 invitation and has not unsubscribed. The hook only inserts: one row per participant and flush,
-holding ``{"changes": {session_id: [what, ...]}}``, due when the participant's burst ends
-(``MAIL_BURST_SECONDS`` after its first change). :func:`eventhub.services.mail.scan` merges a
-participant's rows into one mail, with an iTIP attachment per session.
+holding ``{"changes": {session_id: [what, ...]}}`` (and ``"deleted"``), due when the
+participant's burst ends (``MAIL_BURST_SECONDS`` after its first change).
+:func:`eventhub.services.mail.scan` merges a participant's rows into one mail, with an iTIP
+attachment per session.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, inspect, select
 
 from ..extensions import db
+from .events import Event
 from .outbox import OutboxMail
 from .participants import AgendaItem, Participant
 from .sessions import VIDEO_MODES, Session, Status
@@ -84,15 +91,54 @@ def _domain() -> str:
     return base.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "eventhub"
 
 
+def _deleted_snapshot(event_session: Session) -> dict[str, Any]:
+    """What the CANCEL of a deleted session needs once the row is gone (JSON)."""
+    return {
+        "title": dict(event_session.title or {}),
+        "description": dict(event_session.description or {}),
+        "starts_at": event_session.expected_starts_at.isoformat(),
+        "ends_at": event_session.expected_ends_at.isoformat(),
+        "created_at": event_session.created_at.isoformat() if event_session.created_at else None,
+        # Higher than anything a feed or a mail carried for it: clients apply the CANCEL.
+        "sequence": (event_session.sequence or 0) + 1,
+        "mode": event_session.mode,
+        "hall": event_session.room.name if event_session.room else "",
+        "track": event_session.track or "",
+        "timezone": event_session.event.timezone,
+    }
+
+
+def _deletions(session: Any, now: Any) -> tuple[dict[int, dict[str, Any]], set[int]]:
+    """The deleted sessions that are news, with their snapshots, and of those the ids already
+    cancelled (news only where the cancellation's notice is still collecting)."""
+    gone_events = {obj.id for obj in session.deleted if isinstance(obj, Event)}
+    deleted: dict[int, dict[str, Any]] = {}
+    cancelled: set[int] = set()
+    for obj in session.deleted:
+        if not isinstance(obj, Session) or obj.id is None or obj.event_id in gone_events:
+            continue
+        if obj.status == Status.ENDED or obj.expected_ends_at <= now:
+            continue
+        deleted[obj.id] = _deleted_snapshot(obj)
+        if obj.status == Status.CANCELLED:
+            cancelled.add(obj.id)
+    return deleted, cancelled
+
+
 def _before_flush(session: Any, _context: Any, _instances: Any) -> None:
+    now = utcnow()
     changed: dict[int, list[str]] = {}
     for obj in session.dirty:
         if isinstance(obj, Session) and obj.id is not None and obj not in session.deleted:
             found = what_changed(obj)
             if found:
                 changed[obj.id] = found
+    deleted, already_cancelled = _deletions(session, now)
+    for session_id in deleted:
+        changed[session_id] = ["deleted"]
     if not changed:
         return
+    gone_people = {obj.id for obj in session.deleted if isinstance(obj, Participant)}
     per_participant: dict[int, dict[str, list[str]]] = {}
     people: dict[int, tuple[int, str]] = {}
     ids = sorted(changed)
@@ -105,29 +151,47 @@ def _before_flush(session: Any, _context: Any, _instances: Any) -> None:
                    Participant.invitation_status != "declined",
                    Participant.mail_opt_out.is_(False)))
         for participant_id, session_id, event_id, email in rows:
+            if participant_id in gone_people:
+                continue
             per_participant.setdefault(participant_id, {})[str(session_id)] = \
                 changed[session_id]
             people[participant_id] = (event_id, email)
     if not per_participant:
         return
     # A burst already open for a participant keeps its end: later changes join it.
-    now = utcnow()
     open_bursts: dict[int, Any] = {}
+    collecting: dict[int, set[str]] = {}  # participant -> sessions their open burst names
     pids = sorted(per_participant)
     for start in range(0, len(pids), CHUNK):
+        chunk = pids[start:start + CHUNK]
         open_bursts.update(session.execute(
             select(OutboxMail.participant_id, func.min(OutboxMail.next_attempt_at))
-            .where(OutboxMail.state == "collecting",
-                   OutboxMail.participant_id.in_(pids[start:start + CHUNK]))
+            .where(OutboxMail.state == "collecting", OutboxMail.participant_id.in_(chunk))
             .group_by(OutboxMail.participant_id)).all())
+        if already_cancelled:  # rare: read the open notices only then
+            for participant_id, payload in session.execute(
+                    select(OutboxMail.participant_id, OutboxMail.payload).where(
+                        OutboxMail.state == "collecting", OutboxMail.participant_id.in_(chunk))):
+                collecting.setdefault(participant_id, set()).update(
+                    (payload or {}).get("changes", {}))
     due = now + _burst()
     domain = _domain()
     for participant_id, changes in per_participant.items():
+        # A cancelled session's CANCEL went out already, unless its notice is still open.
+        changes = {key: what for key, what in changes.items()
+                   if int(key) not in already_cancelled
+                   or key in collecting.get(participant_id, ())}
+        if not changes:
+            continue
+        payload: dict[str, Any] = {"changes": changes}
+        gone = {key: deleted[int(key)] for key in changes if int(key) in deleted}
+        if gone:
+            payload["deleted"] = gone
         event_id, email = people[participant_id]
         session.add(OutboxMail(
             message_id=make_msgid("eventhub", domain=domain), event_id=event_id,
             participant_id=participant_id, kind="change", state="collecting",
-            recipient=email, payload={"changes": changes},
+            recipient=email, payload=payload,
             next_attempt_at=open_bursts.get(participant_id) or due, created_at=now))
 
 

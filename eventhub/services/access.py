@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 
+from flask import session as browser_session
 from sqlalchemy import bindparam, select
 
 from ..errors import Forbidden, NotFound, Unauthorized
@@ -87,6 +88,37 @@ _USER_BY_TOKEN = (select(User).join(ApiToken, ApiToken.user_id == User.id)
 def authenticate_token(token: str) -> User | Participant | None:
     """A bearer token resolved to its user or participant; None if it is not valid."""
     return find_user_by_api_token(token) or find_participant_by_token(token)
+
+
+def session_user() -> User | None:
+    """The organizer or moderator signed in at ``/login`` in this browser session."""
+    user_id = browser_session.get("user_id")
+    user = db.session.get(User, user_id) if user_id else None
+    return user if user is not None and user.active else None  # deactivated: signed out
+
+
+def session_participant() -> Participant | None:
+    """The participant who opened their personal link in this browser."""
+    participant_id = browser_session.get("participant_id")
+    if not participant_id:
+        return None
+    participant = db.session.get(Participant, participant_id)
+    # A revoked or rotated personal link ends the browser's access too.
+    if participant is None or participant.token_digest != browser_session.get("ptd"):
+        return None
+    return participant
+
+
+def session_principal() -> User | Participant | None:
+    """Who a browser is, from its cookie session: the signed-in user, else the participant
+    whose link it opened, else None.
+
+    Pages and ``/live`` both read it: Flask-SocketIO hands the connect handler a copy of the
+    handshake's Flask session, so a page's Socket.IO connection needs no extra credential (the
+    handshake carries the HttpOnly, SameSite=Lax cookie; create_app's Origin check refuses
+    other origins). ``auth`` tokens win over it.
+    """
+    return session_user() or session_participant()
 
 
 def is_organizer(actor: Actor) -> bool:

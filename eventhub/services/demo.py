@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..extensions import db
-from ..models import Event, User
-from . import agenda, participants, switching, users
+from ..models import Event, Participant, User
+from . import agenda, invitations, participants, switching, users
 from . import events as event_service
 from . import sessions as session_service
 
@@ -28,16 +28,14 @@ MODERATORS = [
     ("moderator3@eventhub.local", "moderator-demo", "Olga Kuznetsova"),
 ]
 
-# Russian cities and their German twin cities.
+# Russian cities and their German twin cities (each city's administration is named in its own
+# language: "Администрация г. Калуга", "Stadt Suhl").
 TWIN_CITIES = [
-    ("Калуга", "Kaluga", "Suhl"), ("Тула", "Tula", "Villingen-Schwenningen"),
-    ("Ярославль", "Jaroslawl", "Kassel"), ("Владимир", "Wladimir", "Erlangen"),
-    ("Волгоград", "Wolgograd", "Köln"), ("Нижний Новгород", "Nischni Nowgorod", "Essen"),
-    ("Самара", "Samara", "Stuttgart"), ("Санкт-Петербург", "Sankt Petersburg", "Hamburg"),
-    ("Великий Новгород", "Weliki Nowgorod", "Bielefeld"), ("Псков", "Pskow", "Neuss"),
-    ("Тверь", "Twer", "Osnabrück"), ("Рязань", "Rjasan", "Münster"),
-    ("Краснодар", "Krasnodar", "Karlsruhe"), ("Ростов-на-Дону", "Rostow am Don", "Dortmund"),
-    ("Калининград", "Kaliningrad", "Kiel"),
+    ("Калуга", "Suhl"), ("Тула", "Villingen-Schwenningen"), ("Ярославль", "Kassel"),
+    ("Владимир", "Erlangen"), ("Волгоград", "Köln"), ("Нижний Новгород", "Essen"),
+    ("Самара", "Stuttgart"), ("Санкт-Петербург", "Hamburg"), ("Великий Новгород", "Bielefeld"),
+    ("Псков", "Neuss"), ("Тверь", "Osnabrück"), ("Рязань", "Münster"),
+    ("Краснодар", "Karlsruhe"), ("Ростов-на-Дону", "Dortmund"), ("Калининград", "Kiel"),
 ]  # fmt: skip
 
 RU_NAMES = [
@@ -187,34 +185,78 @@ def _email(name: str, city: str) -> str:
     return f"guest-{digest}@partner-cities.example"
 
 
+# The invitation round, one twin-city pair per string (TWIN_CITIES order), one letter per person:
+# the Russian head, the Russian delegate, the German head, the German delegate. The association
+# invites the Russian heads; each head invites their own delegate and the leadership of the
+# partner city. P: accepted, in person; R: accepted, remote; D: declined; N: no answer yet;
+# "-": on the association's list, the invitation not sent yet (the last pair, for the organizer
+# to invite as a delegation).
+ROUND = [
+    "PRPN", "PPRP", "PDPR", "RNPP", "PPDR", "PRPD", "NPPP", "PRRN",
+    "PDPP", "RPPR", "PNDP", "PRPP", "PPNR", "DPPD", "----",
+]  # fmt: skip
+ANSWERS = {"P": ("accepted", "in_person"), "R": ("accepted", "remote"),
+           "D": ("declined", None), "N": (None, None), "-": (None, None)}
+GUEST_ANSWERS = {"Deutsche Welle": "R"}  # the rest of the guests: accepted, in person
+INVITATION = ("Приглашаем вас на XVI конференцию городов-партнёров России и Германии. / "
+              "Wir laden Sie herzlich zur XVI. Konferenz der Partnerstädte ein.")
+
+
+def _person(name: str, organization: str, partner: str, country: str, role: str,
+            answer: str) -> dict:
+    return dict(name=name, email=_email(name, organization), organization=organization,
+                partner_organization=partner, country=country, role=role,
+                language="ru" if country == "RU" else "de", answer=answer)
+
+
 def _participants() -> list[dict]:
+    """Everyone of the demo, with their answer letter (see ROUND); organizations are named in
+    their own language, the same name as organization and as partner organization."""
     people = []
-    for index, (ru_city, ru_city_de, de_city) in enumerate(TWIN_CITIES):
-        ru_org = f"Администрация г. {ru_city}"
-        de_org = f"Stadt {de_city}"
+    for index, (ru_city, de_city) in enumerate(TWIN_CITIES):
+        ru_org, de_org = f"Администрация г. {ru_city}", f"Stadt {de_city}"
+        ru_head, ru_delegate, de_head, de_delegate = ROUND[index]
         people += [
-            dict(name=RU_NAMES[index], organization=ru_org, partner_organization=de_org,
-                 country="RU", role="official", language="ru"),
-            dict(name=RU_DELEGATES[index], organization=ru_org, partner_organization=de_org,
-                 country="RU", role="delegate", language="ru",
-                 attendance="remote" if index % 3 == 0 else "in_person"),
-            dict(name=DE_NAMES[index], organization=de_org,
-                 partner_organization=f"Stadtverwaltung {ru_city_de}", country="DE",
-                 role="official", language="de"),
-            dict(name=DE_DELEGATES[index], organization=de_org,
-                 partner_organization=f"Stadtverwaltung {ru_city_de}", country="DE",
-                 role="delegate", language="de",
-                 attendance="remote" if index % 3 == 1 else "in_person"),
+            _person(RU_NAMES[index], ru_org, de_org, "RU", "official", ru_head),
+            _person(RU_DELEGATES[index], ru_org, de_org, "RU", "delegate", ru_delegate),
+            _person(DE_NAMES[index], de_org, ru_org, "DE", "official", de_head),
+            _person(DE_DELEGATES[index], de_org, ru_org, "DE", "delegate", de_delegate),
         ]
     for name, organization, country, role in GUESTS:
-        people.append(dict(name=name, organization=organization, country=country, role=role,
-                           language="ru" if country == "RU" else "de"))
-    for person in people:
-        person["email"] = _email(person["name"], person["organization"])
-        person.setdefault("attendance", "in_person")
-        person.setdefault("partner_organization", "")
-        person["invitation_status"] = "accepted"
+        people.append(_person(name, organization, "", country, role,
+                              GUEST_ANSWERS.get(organization, "P")))
     return people
+
+
+def _entry(person: dict) -> dict:
+    return {k: v for k, v in person.items() if k != "answer"}
+
+
+def _invitation_round(organizer: User, event: Event) -> list[Participant]:
+    """The founding case's letter, through the invitation service (the mails are real): the
+    association invites the Russian heads and the guests, each head invites their delegate and
+    the partner city's leadership, and the invitees answer. Returns everyone, in list order."""
+    people = _participants()
+    pairs = [people[index * 4:index * 4 + 4] for index in range(len(TWIN_CITIES))]
+    invited = [pair for pair in pairs if pair[0]["answer"] != "-"]
+    guests = people[len(pairs) * 4:]
+    invitations.invite(organizer, event, [_entry(pair[0]) for pair in invited] +
+                       [_entry(guest) for guest in guests], INVITATION)
+    found = invitations.find_participants(event, {person["email"] for person in people})
+    for head, *others in invited:
+        invitations.invite(found[head["email"]], event, [_entry(person) for person in others])
+    for pair in pairs:
+        if pair[0]["answer"] == "-":
+            for person in pair:
+                participants.create_participant(organizer, event, {
+                    **_entry(person), "invitation_status": "invited"})
+    found = invitations.find_participants(event, {person["email"] for person in people})
+    for person in people:
+        status, attendance = ANSWERS[person["answer"]]
+        if status is not None:
+            participant = found[person["email"]]
+            invitations.answer_invitation(participant, participant, status, attendance)
+    return [found[person["email"]] for person in people]
 
 
 @dataclass
@@ -283,9 +325,10 @@ def _seed_programme(organizer: User, moderators: list[User], event: Event, start
     """The halls, participants, sessions and agendas of the demo event."""
     halls = [event_service.create_room(organizer, event, {"name": name, "capacity": capacity})
              for name, capacity in HALLS]
-    people = [participants.create_participant(organizer, event, data)
-              for data in _participants()]
-    speakers = [p for p in people if p.role in ("speaker", "official")]
+    people = _invitation_round(organizer, event)
+    # Speakers: the guests' experts and the heads who are coming.
+    speakers = [p for p in people if p.role in ("speaker", "official")
+                and p.invitation_status == "accepted"]
     tz = ZoneInfo(TIMEZONE)
     sessions = []
     for index, slot in enumerate(PROGRAMME):

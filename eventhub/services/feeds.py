@@ -18,6 +18,7 @@ the cache explicitly. Each feed's ``Last-Modified`` is kept in ``feed_stamps``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import threading
@@ -30,6 +31,7 @@ from urllib.parse import quote, urlsplit
 
 from cachetools import LRUCache
 from flask import current_app
+from flask_babel import force_locale, pgettext
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -47,17 +49,20 @@ from . import sessions as session_service
 from .access import Actor
 from .common import LANGUAGES, get_or_404, pick_text
 
-# The few words a feed shows besides the programme's own texts. A small table rather than the
-# gettext catalogue: feeds are built outside any request locale, and a cached feed must not
-# depend on who asked first.
-LABELS: dict[str, dict[str, str]] = {
-    "en": {"online": "Online", "join": "Join online", "page": "Session page",
-           "agenda": "my agenda"},
-    "ru": {"online": "Онлайн", "join": "Подключиться онлайн", "page": "Страница сессии",
-           "agenda": "моя программа"},
-    "de": {"online": "Online", "join": "Online teilnehmen", "page": "Sitzungsseite",
-           "agenda": "meine Agenda"},
-}  # fmt: skip
+
+@functools.cache
+def labels(language: str) -> dict[str, str]:
+    """The few words a feed shows besides the programme's own texts, in ``language``.
+
+    From the catalogue (context ``calendar``), always in the feed's language and never the
+    request's: a cached feed must not depend on who asked first. The catalogues are fixed for
+    the life of the process, so each language is looked up once.
+    """
+    with force_locale(language):
+        return {"online": pgettext("calendar", "Online"),
+                "join": pgettext("calendar", "Join online"),
+                "page": pgettext("calendar", "Session page"),
+                "agenda": pgettext("calendar", "my agenda")}
 
 CACHE_MAX_BYTES = 64 * 1024 * 1024  # a 1,000-session feed is about 1 MB
 _BUILD_LOCKS = 64  # concurrent cold builds of different feeds; one at a time per feed
@@ -183,12 +188,12 @@ def feed_session(
     event_session: Session, language: str, participant: Participant | None = None
 ) -> FeedSession:
     """One session as a calendar sees it; the join link only when ``participant`` is given."""
-    labels = LABELS[language]
+    words = labels(language)
     join = None
     # A join link only where a video room can exist; a cancelled session has nothing to join.
     if (participant is not None and event_session.has_video
             and event_session.status != Status.CANCELLED):
-        join = FeedLink(join_url(event_session, participant), labels["join"])
+        join = FeedLink(join_url(event_session, participant), words["join"])
     return FeedSession(
         id=event_session.id,
         uid=session_uid(event_session.id, uid_domain()),
@@ -204,7 +209,7 @@ def feed_session(
         track=event_session.track or "",
         last_modified=event_session.updated_at,
         created=event_session.created_at,
-        page=FeedLink(session_page_url(event_session), labels["page"]),
+        page=FeedLink(session_page_url(event_session), words["page"]),
         join=join,
     )
 
@@ -222,7 +227,7 @@ def _calendar(event: Event, name: str, url: str, language: str,
         url=url,
         language=language,
         generated_at=max(stamps),
-        online_label=LABELS[language]["online"],
+        online_label=labels(language)["online"],
         organizer_email=organizer_email,
         organizer_name=organizer_name,
     )
@@ -474,7 +479,7 @@ def get_personal_feed(token: str, language: str | None = None) -> Feed:
         event = participant.event
         chosen = agenda.list_agenda(participant, participant)
         sessions = tuple(feed_session(s, language, participant) for s in chosen)
-        name = f"{_event_name(event, language)} — {LABELS[language]['agenda']}"
+        name = f"{_event_name(event, language)} — {labels(language)['agenda']}"
         cal = _calendar(event, name, f"{base_url()}/events/{event.slug}", language, sessions)
         return cal, f"{event.slug}-agenda.ics", False
 

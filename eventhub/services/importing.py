@@ -27,12 +27,11 @@ from . import events as event_service
 from . import sessions as session_service
 from .access import Actor
 from .common import LANGUAGES
-from .feeds import LABELS, base_url, uid_domain
+from .feeds import base_url, labels, uid_domain
 
 log = logging.getLogger(__name__)
 
 ROOM_NAME_MAX = 200  # Room.name's column width
-ONLINE_WORDS = frozenset(labels["online"].casefold() for labels in LABELS.values())
 
 
 @dataclass
@@ -145,9 +144,10 @@ def _location(item: ImportedSession) -> str | None:
     """
     text = item.location.strip()
     hall, sep, last = text.rpartition(" / ")
-    if sep and last.strip().casefold() in ONLINE_WORDS:
+    online = {labels(language)["online"].casefold() for language in LANGUAGES}
+    if sep and last.strip().casefold() in online:
         text = hall.strip()
-    if not text or text.casefold() in ONLINE_WORDS:
+    if not text or text.casefold() in online:
         return None
     return text
 

@@ -416,8 +416,9 @@ def count_due_reminders(actor: Actor, event: Event) -> int:
 def send_reminders(actor: Actor, event: Event) -> int:
     """Remind everyone invited who has not answered (organizers only); returns how many.
 
-    Nobody is reminded within :data:`REMINDER_GAP` of their invitation or last reminder, so a
-    double click or a second organizer sends nothing more.
+    Nobody is reminded twice within :data:`REMINDER_GAP` (the invitation itself does not
+    count: the organizer decides when to remind), so a double click or a second organizer
+    sends nothing more.
     """
     access.require_organizer(actor)
     now = utcnow()

@@ -119,7 +119,9 @@ def init_app(app: Flask) -> None:
         import redis
         import rq
 
-        connection = redis.Redis.from_url(app.config["REDIS_URL"])
+        # A Redis host that is down fails a request's enqueue in seconds, not the TCP
+        # default of minutes.
+        connection = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
         app.extensions["eventhub.rq"] = rq.Queue(queue_name(app.config), connection=connection)
 
 
@@ -193,17 +195,40 @@ def submit_many(calls: Iterable[tuple[Any, tuple]]) -> None:
         return
     queue = current_app.extensions.get("eventhub.rq")
     if queue is not None:
+        import redis
         import rq
 
-        queue.enqueue_many([
-            rq.Queue.prepare_data(run_job, args=(func.__name__, *args),
-                                  timeout=JOB_TIMEOUT_SECONDS)
-            for func, args in calls
-        ])
+        try:
+            queue.enqueue_many([
+                rq.Queue.prepare_data(run_job, args=(func.__name__, *args),
+                                      timeout=JOB_TIMEOUT_SECONDS)
+                for func, args in calls
+            ])
+        except redis.RedisError as exc:
+            _not_queued(calls, exc)
     else:
         pool = current_app.extensions["eventhub.dispatcher"]
         for func, args in calls:
             pool.submit(func, *args)
+
+
+#: Jobs whose work a periodic scan finds again in the database (a pending room with no lease,
+#: a pending mail): when Redis is gone they are queued again once it is back.
+RESCANNED = frozenset({"provision_room", "send_mails"})
+
+
+def _not_queued(calls: list[tuple[Any, tuple]], error: Exception) -> None:
+    """Redis is unreachable. The caller's change is committed already, so the request still
+    succeeds (a 5xx would ask for a retry of what is done): the scans take up rooms and mails
+    later; any other job is named in the log (never its arguments: a room's host data), for
+    it is lost."""
+    names = sorted({func.__name__ for func, _args in calls})
+    log.warning("job queue unreachable (%s): %d jobs not queued (%s); the periodic scans "
+                "queue rooms and mails again once Redis is back", error.__class__.__name__,
+                len(calls), ", ".join(names))
+    lost = sorted(func.__name__ for func, _args in calls if func.__name__ not in RESCANNED)
+    if lost:
+        log.error("jobs lost, the job queue is unreachable: %s", ", ".join(lost))
 
 
 def dispatcher() -> Dispatcher:

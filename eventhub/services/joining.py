@@ -1,14 +1,21 @@
-"""Personal join links: when a participant may enter a session's video room."""
+"""Who is let into a session's video room, when, and by which provider URL: participants'
+join links and moderators' host links."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from integrations.base import JoinRequest, ProviderError
+
 from ..errors import NotFound, RoomUnavailable
-from ..models import Participant, Session, utcnow
-from . import provisioning
+from ..models import Participant, Session, User, VideoRoom, utcnow
+from . import access, provisioning
 from .access import find_participant_by_token
+from .providers import provider
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ def window_open(event_session: Session, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if event_session.status in ("live", "paused"):
         return True
-    if event_session.status in ("ended", "cancelled"):
+    if event_session.is_finished:
         return False
     return join_window_opens(event_session) <= now <= event_session.expected_ends_at
 
@@ -47,13 +54,13 @@ def participant_for_join(token: str | None, event_session: Session) -> Participa
     return participant
 
 
-def decide(participant: Participant, event_session: Session,
-           now: datetime | None = None) -> JoinDecision:
-    """Where a participant's join link leads now: never to a host URL."""
+def why_closed(event_session: Session, now: datetime | None = None) -> JoinDecision | None:
+    """Why a join link does not lead into the room now; None when it does (the room is ready
+    and the window open), once the provider gives a URL."""
     now = now or utcnow()
-    if event_session.status in ("ended", "cancelled"):
+    if event_session.is_finished:
         return JoinDecision(None, "over")
-    if event_session.mode == "in_person":
+    if not event_session.has_video:
         return JoinDecision(None, "in_person")
     if not window_open(event_session, now):
         return JoinDecision(None, "not_yet", join_window_opens(event_session))
@@ -64,9 +71,54 @@ def decide(participant: Participant, event_session: Session,
         return JoinDecision(None, "room_pending")
     if room.state == "failed":
         return JoinDecision(None, "room_failed")
+    return None
+
+
+def decide(participant: Participant, event_session: Session,
+           now: datetime | None = None) -> JoinDecision:
+    """Where a participant's join link leads now: never to a host URL."""
+    closed = why_closed(event_session, now)
+    if closed is not None:
+        return closed
     try:
-        url = provisioning.join_url(room, participant.name, f"participant-{participant.id}")
+        url = join_url(event_session.video_room, participant.name,
+                       f"participant-{participant.id}")
     except RoomUnavailable:
         # BBB, Zoom and Daily are asked for each URL; an outage is a page, not a 500.
         return JoinDecision(None, "room_unavailable")
     return JoinDecision(url, "open")
+
+
+def host_link(actor: User | Participant | None, event_session: Session) -> str | None:
+    """The provider's host URL for the session, if the actor may have it: a moderator of the
+    session or an organizer, once its room is ready; None otherwise. A provider fault raises
+    :class:`RoomUnavailable`."""
+    room = event_session.video_room
+    if room is None or room.state != "ready" or not access.moderates(actor, event_session):
+        return None
+    return host_url(room, actor.name or actor.email, f"user-{actor.id}")
+
+
+def join_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
+    """A participant's provider URL for the room (never a host URL)."""
+    return _provider_url(room, JoinRequest(display_name=display_name, user_id=user_id))
+
+
+def host_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
+    """A moderator's provider URL with host rights (Zoom fetches a fresh start URL)."""
+    return _provider_url(room, JoinRequest(display_name=display_name, user_id=user_id,
+                                           moderator=True))
+
+
+def _provider_url(room: VideoRoom, join: JoinRequest) -> str:
+    """Ask the room's provider for a URL. Some are asked for each one (BBB signs it, Daily
+    issues a meeting token, Zoom fetches a start URL); a fault there raises
+    :class:`RoomUnavailable` with a readable, secret-free message."""
+    adapter = provider(room.provider)
+    ask = adapter.host_url if join.moderator else adapter.join_url
+    try:
+        return ask(provisioning.as_room(room), join)
+    except ProviderError as exc:
+        log.warning("%s URL for room %s on %s: %s", "host" if join.moderator else "join",
+                    room.id, room.provider, exc.message)
+        raise RoomUnavailable(provisioning.readable(room.provider, exc)) from None

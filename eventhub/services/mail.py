@@ -46,7 +46,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from calendars.build import session_uid
 from calendars.itip import build_itip
+from calendars.model import FeedSession
 
 from ..extensions import db
 from ..models import (
@@ -88,6 +90,7 @@ CHANGE_LABELS = {
     "online": _l("moved online"),
     "in_person": _l("back in the hall"),
     "mode": _l("new format"),
+    "deleted": _l("removed from the programme"),
 }
 
 
@@ -285,30 +288,82 @@ def _itip(event_session: Session, participant: Participant, language: str) -> tu
     body = build_itip(
         method, feed_session, event_session.event.timezone,
         organizer=parseaddr(_sender()), attendee=(participant.name, participant.email),
-        stamp=utcnow(), online_label=feeds.LABELS[language]["online"],
+        stamp=utcnow(), online_label=feeds.labels(language)["online"],
     )
     return f"session-{event_session.id}.ics", body, method
 
 
+def _deleted_view(session_id: int, snapshot: dict[str, Any], participant: Participant,
+                  language: str) -> tuple[dict[str, Any], FeedSession]:
+    """What a mail and its CANCEL say about a session deleted since (from the snapshot the
+    session hook kept, :mod:`eventhub.models.notices`): the feed's UID, a higher SEQUENCE."""
+    from . import feeds
+
+    zone = ZoneInfo(snapshot["timezone"])
+    starts = datetime.fromisoformat(snapshot["starts_at"])
+    ends = datetime.fromisoformat(snapshot["ends_at"])
+    created = snapshot.get("created_at")
+    title = pick_text(snapshot["title"], language)
+    view = {
+        "id": session_id, "title": title,
+        "day": format_date(starts.astimezone(zone).date(), "full", locale=language),
+        "starts": format_time(starts, "short", tzinfo=zone, locale=language),
+        "ends": format_time(ends, "short", tzinfo=zone, locale=language),
+        "hall": snapshot["hall"], "mode": snapshot["mode"], "status": "cancelled", "delay": 0,
+        "cancelled": True, "join_url": None, "changes": [str(CHANGE_LABELS["deleted"])],
+    }
+    feed_session = FeedSession(
+        id=session_id, uid=session_uid(session_id, feeds.uid_domain()), title=title,
+        description=pick_text(snapshot["description"], language), starts_at=starts,
+        ends_at=ends, sequence=int(snapshot["sequence"]), status="cancelled",
+        mode=snapshot["mode"], location=snapshot["hall"], track=snapshot["track"],
+        last_modified=utcnow(), created=datetime.fromisoformat(created) if created else None)
+    return view, feed_session
+
+
 def _compose_change(row: OutboxMail, participant: Participant) -> bool:
     """Turn a ``collecting`` row into its message; False when nothing is left to say."""
-    changes: dict[str, list[str]] = (row.payload or {}).get("changes", {})
+    payload = row.payload or {}
+    changes: dict[str, list[str]] = payload.get("changes", {})
     ids = sorted(int(k) for k in changes)
     on_agenda = set(db.session.scalars(select(AgendaItem.session_id).where(
         AgendaItem.participant_id == participant.id, AgendaItem.session_id.in_(ids))))
     sessions = [s for s in db.session.scalars(select(Session).where(Session.id.in_(on_agenda))
                                               .order_by(Session.starts_at, Session.id))]
-    if not sessions or participant.mail_opt_out:
+    existing = set(db.session.scalars(select(Session.id).where(Session.id.in_(ids))))
+    # Sessions deleted since (a snapshot, and no row any more): a CANCEL each.
+    gone = {int(k): v for k, v in payload.get("deleted", {}).items() if int(k) not in existing}
+    if not (sessions or gone) or participant.mail_opt_out:
         return False
     language = _language(participant)
+    entries: list[tuple[datetime, int, dict[str, Any], tuple[str, bytes, str]]] = []
     with force_locale(language):
-        views = [session_view(s, participant, language, changes.get(str(s.id), ()))
-                 for s in sessions]
-    attachments = [_itip(s, participant, language) for s in sessions]
-    row.message, row.subject = compose(participant, "change", {"sessions": views},
-                                       row.message_id, attachments)
+        for s in sessions:
+            entries.append((s.expected_starts_at, s.id,
+                            session_view(s, participant, language, changes.get(str(s.id), ())),
+                            _itip(s, participant, language)))
+        for session_id, snapshot in gone.items():
+            view, feed_session = _deleted_view(session_id, snapshot, participant, language)
+            entries.append((feed_session.starts_at, session_id, view, _cancel_itip(
+                feed_session, snapshot["timezone"], participant, language)))
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    row.message, row.subject = compose(participant, "change",
+                                       {"sessions": [entry[2] for entry in entries]},
+                                       row.message_id, [entry[3] for entry in entries])
     row.recipient = participant.email
     return True
+
+
+def _cancel_itip(feed_session: FeedSession, timezone: str, participant: Participant,
+                 language: str) -> tuple[str, bytes, str]:
+    """The CANCEL attachment of a deleted session."""
+    from . import feeds
+
+    body = build_itip(
+        "CANCEL", feed_session, timezone, organizer=parseaddr(_sender()),
+        attendee=(participant.name, participant.email), stamp=utcnow(),
+        online_label=feeds.labels(language)["online"])
+    return f"session-{feed_session.id}.ics", body, "CANCEL"
 
 
 # -- sending ----------------------------------------------------------------------------------
@@ -510,12 +565,16 @@ def _compose_batch(participant_ids: list[int]) -> list[int]:
     for participant_id, group in by_participant.items():
         keep, *others = group
         changes: dict[str, set[str]] = {}
+        deleted: dict[str, Any] = {}
         for row in group:
             for session_id, kinds in (row.payload or {}).get("changes", {}).items():
                 changes.setdefault(session_id, set()).update(kinds)
+            deleted.update((row.payload or {}).get("deleted", {}))
         for row in others:
             row.state, row.last_error = "skipped", f"merged into mail {keep.id}"
         keep.payload = {"changes": {k: sorted(v) for k, v in sorted(changes.items())}}
+        if deleted:
+            keep.payload["deleted"] = dict(sorted(deleted.items()))
         participant = participants.get(participant_id)
         if participant is not None and _compose_change(keep, participant):
             keep.state, keep.next_attempt_at = "pending", utcnow()

@@ -3,9 +3,10 @@
 Provisioning never runs inside a request's transaction. A switch commits a ``pending``
 VideoRoom and enqueues :func:`provision_room`; the job leases the room (so no two workers call
 the provider for it at once), calls the provider with the room's stable key (so retries, double
-clicks and restarts find the same provider room), retries retryable faults with exponential
-backoff and jitter honouring ``Retry-After``, falls back to the event's fallback provider, and
-commits ``ready`` or ``failed`` with a readable error.
+clicks and restarts find the same provider room), retries retryable faults under one tenacity
+policy (:func:`retrying`: exponential backoff with jitter, honouring ``Retry-After``), falls
+back to the event's fallback provider, and commits ``ready`` or ``failed`` with a readable
+error.
 
 Jobs run through :mod:`.jobs` (a bounded thread pool in the web process, or RQ workers when
 ``REDIS_URL`` is set). Pending rooms left by a crash are taken up by :func:`recover`.
@@ -17,20 +18,19 @@ import hashlib
 import hmac
 import logging
 import random
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+import tenacity
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from integrations.base import (
     Interpreter,
-    JoinRequest,
     ProviderError,
     ProviderNotConfigured,
-    ProviderRejected,
     ProviderUnavailable,
     Room,
     RoomRequest,
@@ -38,7 +38,6 @@ from integrations.base import (
 )
 from integrations.registry import PROVIDERS
 
-from ..errors import RoomUnavailable
 from ..extensions import db
 from ..models import Event, Participant, Session, VideoRoom, utcnow
 from . import hosts
@@ -226,7 +225,42 @@ def backoff(attempt: int, retry_after: float | None, base: float) -> float:
     return max(delay, retry_after) if retry_after is not None else delay
 
 
-def _readable(name: str, error: ProviderError) -> str:
+def retrying(name: str, what: str, *, before: Callable[[], None] | None = None,
+             creates: bool = False) -> tenacity.Retrying:
+    """The retry policy of every provider call: a call to provider ``name`` (about ``what``,
+    for the log) that fails retryably (:class:`ProviderUnavailable`: 5xx, 429, timeouts, resets,
+    malformed bodies) is made again, up to ``PROVISIONING_ATTEMPTS`` calls in all, after
+    :func:`backoff`; permanent faults (rejected, not configured) and a Retry-After beyond
+    ``MAX_RETRY_AFTER`` end the attempts. The last fault is raised.
+
+    ``before`` runs before every call (the lease renewal of :func:`provision_room`, which
+    raises when the room moved on). With ``creates``, a lost answer is given as long again as
+    the provider's read timeout: the lost request may still be running, and asking again at
+    once could find nothing and create a second room.
+    """
+    attempts = current_app.config["PROVISIONING_ATTEMPTS"]
+    base = current_app.config["PROVISIONING_BACKOFF"]
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        fault = state.outcome.exception()
+        return state.attempt_number >= attempts or (fault.retry_after or 0) > MAX_RETRY_AFTER
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        fault = state.outcome.exception()
+        delay = backoff(state.attempt_number, fault.retry_after, base)
+        return max(delay, provider(name).timeout[1]) if creates and fault.in_doubt else delay
+
+    def log_retry(state: tenacity.RetryCallState) -> None:
+        log.info("provider %s unavailable for %s (attempt %d), retry in %.2fs",
+                 name, what, state.attempt_number, state.upcoming_sleep)
+
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(ProviderUnavailable),
+        stop=stop, wait=wait, before_sleep=log_retry, reraise=True,
+        before=(lambda state: before()) if before is not None else tenacity.before_nothing)
+
+
+def readable(name: str, error: ProviderError) -> str:
     """``<provider>: <cause>`` for ``last_error`` (provider messages are already redacted)."""
     if isinstance(error, ProviderNotConfigured | UnknownProvider):
         cls = PROVIDERS.get(name)
@@ -244,37 +278,27 @@ class _MovedOn(Exception):
 
 def _try_provider(name: str, req: RoomRequest, room_id: int,
                   generation: int) -> tuple[Room | None, str, bool]:
-    """Create the room on one provider with retries: the room, or None and the last error;
-    and whether an answer was lost (the provider may have made a room all the same).
-
-    Retryable faults (5xx, 429, timeouts, resets, malformed bodies) are retried up to
-    ``PROVISIONING_ATTEMPTS`` times; permanent ones (400, 401, not configured) are not.
-    """
-    attempts = current_app.config["PROVISIONING_ATTEMPTS"]
-    base = current_app.config["PROVISIONING_BACKOFF"]
-    error = ""
+    """Create the room on one provider under the retry policy: the room, or None and the last
+    error; and whether an answer was lost (the provider may have made a room all the same).
+    Raises :class:`_MovedOn` when the lease cannot be renewed before a call."""
     in_doubt = False
-    for attempt in range(1, attempts + 1):
+
+    def renew() -> None:
         if not _renew_lease(room_id, generation):
             raise _MovedOn
+
+    def create() -> Room:
+        nonlocal in_doubt
         try:
-            return provider(name).create_room(req), "", in_doubt
+            return provider(name).create_room(req)
         except ProviderUnavailable as exc:
             in_doubt = in_doubt or exc.in_doubt
-            error = _readable(name, exc)
-            if attempt == attempts or (exc.retry_after or 0) > MAX_RETRY_AFTER:
-                break
-            delay = backoff(attempt, exc.retry_after, base)
-            if exc.in_doubt:
-                # The lost request may still be running at the provider: asking again at once
-                # could find nothing and create a second room. Give it as long again.
-                delay = max(delay, provider(name).timeout[1])
-            log.info("provider %s unavailable for %s (attempt %d), retry in %.2fs",
-                     name, req.key, attempt, delay)
-            time.sleep(delay)
-        except ProviderError as exc:  # rejected, not configured: retrying will not help
-            return None, _readable(name, exc), in_doubt
-    return None, error, in_doubt
+            raise
+
+    try:
+        return retrying(name, req.key, before=renew, creates=True)(create), "", in_doubt
+    except ProviderError as exc:
+        return None, readable(name, exc), in_doubt
 
 
 def _current(room_id: int, generation: int) -> VideoRoom | None:
@@ -381,26 +405,12 @@ def sweep_room(name: str, req: RoomRequest) -> None:
     idempotent on the key, so it finds that room (or makes one, deleted at once) to delete.
     """
     try:
-        found = _with_retries(name, lambda: provider(name).create_room(req))
-        _with_retries(name, lambda: provider(name).delete_room(found))
+        found = retrying(name, req.key, creates=True)(provider(name).create_room, req)
+        retrying(name, req.key)(provider(name).delete_room, found)
         log.info("deleted the %s room %s left by a lost answer", name, req.key)
     except ProviderError as exc:
         log.warning("could not delete the %s room %s left by a lost answer: %s",
                     name, req.key, exc.message)
-
-
-def _with_retries(name: str, call: Any) -> Any:
-    """``call()`` with the provisioning retry policy for provider ``name``."""
-    attempts = current_app.config["PROVISIONING_ATTEMPTS"]
-    for attempt in range(1, attempts + 1):
-        try:
-            return call()
-        except ProviderUnavailable as exc:
-            if attempt == attempts or (exc.retry_after or 0) > MAX_RETRY_AFTER:
-                raise
-            time.sleep(backoff(attempt, exc.retry_after,
-                               current_app.config["PROVISIONING_BACKOFF"]))
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @job
@@ -420,12 +430,12 @@ def update_room(room_id: int) -> None:
         room_request(room)
     db.session.commit()  # no transaction stays open while the provider is called
     try:
-        updated = _with_retries(name, lambda: provider(name).update_room(current, req))
+        updated = retrying(name, f"room {room_id}")(provider(name).update_room, current, req)
     except ProviderError as exc:
         log.warning("updating room %s on %s failed: %s", room_id, name, exc.message)
         room = db.session.get(VideoRoom, room_id, populate_existing=True)
         if room is not None and room.generation == generation:
-            room.last_error = _readable(name, exc)
+            room.last_error = readable(name, exc)
             db.session.commit()
         return
     room = db.session.get(VideoRoom, room_id, populate_existing=True)
@@ -443,20 +453,11 @@ def update_room(room_id: int) -> None:
 def delete_provider_room(release: Release) -> None:
     """Delete a provider room that EventHub no longer uses (gone already counts as done)."""
     room = Room(release.provider, release.external_id, release.data, release.host_data)
-    attempts = current_app.config["PROVISIONING_ATTEMPTS"]
-    for attempt in range(1, attempts + 1):
-        try:
-            provider(release.provider).delete_room(room)
-            return
-        except ProviderUnavailable as exc:
-            if attempt == attempts:
-                log.warning("deleting a %s room failed: %s", release.provider, exc.message)
-                return
-            time.sleep(backoff(attempt, exc.retry_after,
-                               current_app.config["PROVISIONING_BACKOFF"]))
-        except (ProviderRejected, ProviderError) as exc:
-            log.warning("deleting a %s room failed: %s", release.provider, exc.message)
-            return
+    try:
+        retrying(release.provider, release.external_id)(
+            provider(release.provider).delete_room, room)
+    except ProviderError as exc:
+        log.warning("deleting a %s room failed: %s", release.provider, exc.message)
 
 
 def recover(*, take_over: bool = False, lost_only: bool = False) -> int:
@@ -502,30 +503,3 @@ def start_recovery(app: Any) -> Any:
     if seconds <= 0:
         return None
     return Periodic(app, seconds, lambda: recover(lost_only=True), "provisioning-recovery").start()
-
-
-def join_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
-    """A participant's provider URL for the room (never a host URL).
-
-    Some providers are asked for each URL (BBB signs it, Daily issues a meeting token); a
-    fault there raises :class:`RoomUnavailable` with a readable, secret-free message.
-    """
-    try:
-        return provider(room.provider).join_url(
-            as_room(room), JoinRequest(display_name=display_name, user_id=user_id)
-        )
-    except ProviderError as exc:
-        log.warning("join URL for room %s on %s: %s", room.id, room.provider, exc.message)
-        raise RoomUnavailable(_readable(room.provider, exc)) from None
-
-
-def host_url(room: VideoRoom, display_name: str, user_id: str = "") -> str:
-    """A moderator's provider URL with host rights (Zoom fetches a fresh start URL)."""
-    try:
-        return provider(room.provider).host_url(
-            as_room(room),
-            JoinRequest(display_name=display_name, user_id=user_id, moderator=True),
-        )
-    except ProviderError as exc:
-        log.warning("host URL for room %s on %s: %s", room.id, room.provider, exc.message)
-        raise RoomUnavailable(_readable(room.provider, exc)) from None

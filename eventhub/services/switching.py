@@ -228,7 +228,7 @@ def switch_event(event: Event, mode: str, *, actor: Actor) -> list[Session]:
         # Status and rooms are read under the lock: a session cancelled or switched by
         # someone else a moment ago is seen as it is now, not as it was.
         sessions = [s for s in _locked_sessions(event.id, Session.event_id == event.id)
-                    if s.status not in ("ended", "cancelled")]
+                    if not s.is_finished]
         event.mode = "in_person" if mode == AS_PLANNED else mode
         for event_session in sessions:
             if event_session.is_over(now):

@@ -9,7 +9,7 @@
   if (!configNode) { return; }
   var config = JSON.parse(configNode.textContent);
   var L = config.labels;
-  var OVER = ["ended", "cancelled"];
+  var OVER = config.finished;  // the statuses after which a session is over (models.FINISHED)
 
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (all, key) {

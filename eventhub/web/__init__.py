@@ -30,21 +30,17 @@ from wtforms.validators import DataRequired, Length
 
 from ..errors import DomainError, RateLimited
 from ..extensions import db, limiter
-from ..models import Event, Participant, Session, User, utcnow
+from ..models import FINISHED, Event, Participant, Session, User, utcnow
 from ..services import access, agenda, attendance, joining, users
 from ..services import events as event_service
 from ..services import sessions as session_service
-from ..services.access import find_participant_by_token
+from ..services.access import find_participant_by_token, session_participant, session_user
 from ..services.common import pick_text
 from . import calendar_links, formatting, labels
-from .live_auth import session_participant, session_user
 from .page_cache import cached_programme
 
 bp = Blueprint("web", __name__)
 formatting.register(bp)
-
-OVER = ("ended", "cancelled")
-MAX_ID = 2**63 - 1  # ids are signed 64-bit in every database EventHub runs on
 
 
 class LoginForm(FlaskForm):
@@ -56,14 +52,6 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """An empty form: sign-out is a POST with a CSRF token."""
-
-
-@bp.url_value_preprocessor
-def refuse_huge_ids(_endpoint: str | None, values: dict | None) -> None:
-    """An id in the path past 64 bits names nothing: 404, not a database overflow."""
-    for value in (values or {}).values():
-        if isinstance(value, int) and value > MAX_ID:
-            abort(404)
 
 
 @bp.before_app_request
@@ -98,6 +86,7 @@ def template_helpers() -> dict[str, Any]:
             "status_text": labels.status_text, "mode_text": labels.mode_text,
             "room_text": labels.room_text, "absolute_url": absolute_url,
             "join_window_opens": joining.join_window_opens, "script_labels": labels.script_labels,
+            "finished_statuses": sorted(FINISHED),
             **calendar_links.calendar_helpers()}
 
 
@@ -159,7 +148,7 @@ def now_and_next(sessions: list[Session], now: datetime | None = None) -> list[t
     now = now or utcnow()
     halls: dict[str, list[Session]] = defaultdict(list)
     for event_session in sessions:
-        if event_session.status not in OVER:
+        if not event_session.is_finished:
             halls[event_session.room.name if event_session.room else ""].append(event_session)
     rows = []
     for hall, items in sorted(halls.items()):

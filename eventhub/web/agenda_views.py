@@ -14,7 +14,8 @@ from ..models import ATTENDANCE, Participant
 from ..services import agenda, invitations
 from ..services import sessions as session_service
 from ..services.access import find_participant_by_token
-from . import MAX_ID, bp, labels, render_participant_home
+from ..services.common import MAX_ID
+from . import bp, labels, render_participant_home
 
 
 def _participant(token: str) -> Participant:

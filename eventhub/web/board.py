@@ -27,7 +27,7 @@ from ..errors import DomainError, Invalid
 from ..extensions import db
 from ..models import MODES, Event, Mode, Participant, Room, Session, Status, User, utcnow
 from ..models.sessions import FINISHED, VIDEO_MODES
-from ..services import access, attendance, hosts, provisioning, switching
+from ..services import access, attendance, hosts, joining, switching
 from ..services import events as event_service
 from ..services import sessions as session_service
 from ..services.common import pick_text
@@ -338,9 +338,11 @@ def console_status(session_id: int):
 
 
 def _event_switch_mode(event_id: int) -> tuple[User, Event, str]:
-    """The organizer, the event and the asked mode of a whole-event switch (401/403/404/400)."""
-    access.require_organizer(g.user)
+    """The organizer, the event and the asked mode of a whole-event switch (401, then 404 for
+    an event the user may not see, then 403, then 400)."""
+    access.require_authenticated(g.user)
     event = event_service.get_event(g.user, event_id)
+    access.require_organizer(g.user)
     mode = request.values.get("mode", Mode.ONLINE)
     if mode not in MODES:
         abort(400)
@@ -408,11 +410,9 @@ def console_room(session_id: int):
 @bp.get("/console/sessions/<int:session_id>/host")
 def console_host(session_id: int):
     """Redirect a moderator to the provider's host URL; the URL never appears in a page."""
-    event_session = _moderated(session_id)
-    room = event_session.video_room
-    if room is None or room.state != "ready":
+    url = joining.host_link(g.user, _moderated(session_id))
+    if url is None:
         return render_error(409, "the video room is not ready")
-    url = provisioning.host_url(room, g.user.name or g.user.email, f"user-{g.user.id}")
     response = redirect(url, code=302)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -50,7 +50,7 @@ def google_calendar_url(event_session: Session, language: str | None = None) -> 
         "text": item.title,
         "dates": f"{_utc(item.starts_at, stamp)}/{_utc(item.ends_at, stamp)}",
         "details": _details(item),
-        "location": location_text(item, feeds.LABELS[lang]["online"]),
+        "location": location_text(item, feeds.labels(lang)["online"]),
     }
     return f"{GOOGLE_URL}?{urlencode(query)}"
 
@@ -65,7 +65,7 @@ def outlook_calendar_url(event_session: Session, language: str | None = None) ->
         "startdt": _utc(item.starts_at, iso),
         "enddt": _utc(item.ends_at, iso),
         "body": _details(item),
-        "location": location_text(item, feeds.LABELS[lang]["online"]),
+        "location": location_text(item, feeds.labels(lang)["online"]),
     }
     return f"{OUTLOOK_URL}?{urlencode(query)}"
 

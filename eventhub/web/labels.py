@@ -105,9 +105,11 @@ def attendance_labels() -> dict[str, str]:
     return {"in_person": _("in person"), "remote": _("remote")}
 
 
-def invitation_labels() -> dict[str, str]:
-    """Where a participant's answer to the invitation stands."""
-    return {"invited": _("no answer yet"), "accepted": _("accepted"), "declined": _("declined")}
+def invitation_labels(*, back_office: bool = False) -> dict[str, str]:
+    """Where a participant's answer to the invitation stands (the back office names the state
+    "invited", a delegation's page says there is no answer yet)."""
+    return {"invited": _("invited") if back_office else _("no answer yet"),
+            "accepted": _("accepted"), "declined": _("declined")}
 
 
 def language_labels() -> dict[str, str]:

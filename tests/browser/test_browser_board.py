@@ -16,7 +16,7 @@ from eventhub.models import utcnow
 from eventhub.services import demo, provisioning, switching, users
 from eventhub.services import events as event_service
 from tests.browser.conftest import ARTIFACTS, PHONE, Site, served
-from tests.browser.test_browser_live import CONNECTED, MARK, NOT_RELOADED
+from tests.browser.pages_support import CONNECTED, MARK, NOT_RELOADED
 from tests.eventhub.lifecycle_support import sandbox_settings
 
 LAPTOP = {"width": 1366, "height": 768}
@@ -198,7 +198,7 @@ def local_day_of(session_id: int) -> str:
 
 def test_now_line_runs_through_the_running_session_and_focus_is_visible(site, new_page):
     """On the world built around the clock, the "now" line crosses the session running now."""
-    from tests.browser.test_browser_live import open_card, sign_in
+    from tests.browser.pages_support import open_card, sign_in
 
     world = site.world
     page = new_page()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, PHONE
-from tests.browser.test_browser_live import CONNECTED, sign_in
+from tests.browser.pages_support import CONNECTED, sign_in
 
 
 def shoot(page, name: str, lang: str) -> None:

@@ -43,7 +43,7 @@ def test_an_older_version_arriving_late_changes_nothing(site, new_page):
 
 
 def _payload(event_session: Session) -> dict:
-    from eventhub.api.schemas import session_update_payload
+    from eventhub.serializers import session_update_payload
 
     db.session.refresh(event_session)
     return session_update_payload(event_session)

@@ -8,7 +8,7 @@ import pytest
 from eventhub.extensions import db
 from eventhub.models import Participant, Room
 from tests.browser.conftest import ARTIFACTS, PHONE
-from tests.browser.test_browser_live import sign_in
+from tests.browser.pages_support import sign_in
 from tests.eventhub.manage_support import manage_pages
 
 

@@ -183,3 +183,15 @@ def assert_clean(client: LiveClient, tokens: set[str]) -> None:
             assert token not in text, (name, "carries a token")
         for link in own_links:
             assert link.startswith("/join/") and link.endswith(f"?t={client.token}"), link
+
+
+def wait_scans(app: Flask, count: int = 2, timeout: float = 10.0) -> None:
+    """Wait until the live task has finished ``count`` more full scans: after that, whatever it
+    would have sent has been sent, so "nothing arrived" means something (a fixed sleep
+    proves nothing when the scanner is late)."""
+    scanner = app.extensions[live.EXTENSION].scanner
+    target = scanner.scans + count
+    deadline = time.monotonic() + timeout
+    while scanner.scans < target:
+        assert time.monotonic() < deadline, f"the live task did no {count} scans in {timeout} s"
+        time.sleep(0.02)

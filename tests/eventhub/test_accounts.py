@@ -1,12 +1,16 @@
-"""Accounts: hashed passwords, browser sign-in with CSRF, participant links."""
+"""Accounts: hashed passwords compared exactly as set, browser sign-in with CSRF and only local
+redirects after it, participant links."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
+
 from eventhub.extensions import db
 from eventhub.models import User
 from eventhub.services import participants, users
+from eventhub.web import is_local_path
 
 
 def csrf_token(html: str) -> str:
@@ -78,3 +82,25 @@ def test_participant_tokens_are_unique_and_long(ctx, create_event, create_user):
         "name": f"P{i}", "email": f"p{i}@example.org"}).token for i in range(20)}
     assert len(tokens) == 20 and all(len(t) >= 43 for t in tokens)
     assert db.session.query(User).count() == 1
+
+
+@pytest.mark.parametrize("password", ["  leading spaces", "trailing spaces  ", "\tpass phrase\t"])
+def test_a_password_with_surrounding_whitespace_gets_a_token(client, create_user, password):
+    """The password is a secret, compared as set: never stripped like a name."""
+    create_user("moderator", email="mod@example.org", password=password)
+    response = client.post("/api/v1/tokens", json={"email": " mod@example.org ",
+                                                   "password": password})
+    assert response.status_code == 201, response.get_json()
+    stripped = client.post("/api/v1/tokens", json={"email": "mod@example.org",
+                                                   "password": password.strip()})
+    assert stripped.status_code == 401
+
+
+@pytest.mark.parametrize("target,local", [
+    ("/console", True), ("/sessions/3?lang=ru", True),
+    ("//evil.example/", False), ("/\t/evil.example", False), ("/\\evil.example", False),
+    ("/\n/evil.example", False), ("https://evil.example/", False), ("", False),
+    ("evil.example", False), ("/%09/evil.example", True),  # encoded: stays a local path
+])
+def test_only_plain_local_paths_are_followed_after_sign_in(target, local):
+    assert is_local_path(target) is local

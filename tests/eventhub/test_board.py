@@ -9,22 +9,15 @@ from pathlib import Path
 
 import pytest
 from lifecycle_support import sandbox_settings, wait_jobs
+from pages_support import csrf, custom_properties, local_day, login, session_ids
 
 from eventhub.extensions import db
 from eventhub.models import Mode, Session, Status, VideoRoom, utcnow
 from eventhub.services import switching
-from tests.browser.world import PASSWORD, World, build_world
-from tests.conftest import password_hash
-from tests.eventhub.test_pages import csrf, local_day, login, session_ids
+from tests.browser.world import World
 
 STATIC = Path(__file__).resolve().parents[2] / "eventhub" / "static"
 PAST = datetime(2020, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def world(app) -> World:
-    with app.app_context():
-        return build_world(password_hash(PASSWORD))
 
 
 def signed_in(app, who: str | None):
@@ -178,7 +171,6 @@ def test_board_pages_need_no_inline_script_or_style(app, world):
 
 
 def test_board_stylesheet_uses_only_the_checked_colours():
-    from tests.eventhub.test_pages_a11y import custom_properties
 
     css = (STATIC / "board.css").read_text()
     assert not re.findall(r"#[0-9a-fA-F]{3,6}\b", css), "colours belong in style.css's :root"

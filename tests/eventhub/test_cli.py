@@ -1,4 +1,4 @@
-"""The command line: init-db, seed-demo (idempotent), create-user, serve."""
+"""The command line: init-db, seed-demo (idempotent, undone if interrupted), create-user, serve."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 
 from eventhub.extensions import db
 from eventhub.models import Event, Participant, Room, Session, User
+from eventhub.services import demo
+from eventhub.services import sessions as session_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,9 +76,12 @@ def test_seed_demo_twice_creates_nothing_new(migrated_app):
         assert len(days) == 3
         people = list(db.session.scalars(select(Participant)))
         assert {p.country for p in people} == {"RU", "DE"}
-        # Twin cities: a Russian administration's partner is a German city and vice versa.
+        # Twin cities: a Russian administration's partner is a German city and vice versa, each
+        # organization under one name (its own language's) on both sides.
         suhl = [p for p in people if p.organization == "Stadt Suhl"]
-        assert suhl and all("Kaluga" in p.partner_organization for p in suhl)
+        kaluga = [p for p in people if p.organization == "Администрация г. Калуга"]
+        assert suhl and all(p.partner_organization == "Администрация г. Калуга" for p in suhl)
+        assert kaluga and all(p.partner_organization == "Stadt Suhl" for p in kaluga)
         assert counts()["User"] == 4
 
 
@@ -203,3 +208,32 @@ def test_seed_demo_under_the_sandbox_makes_no_room_before_serve(app_config, tmp_
         assert rooms and all(room.state == "pending" and not room.data for room in rooms)
         assert not app.config.get("PROVISIONING_DEFERRED")
         db.engine.dispose()
+
+
+# -- seed-demo interrupted ------------------------------------------------------------------
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_seed_interrupted_halfway_is_undone_and_the_next_run_completes(ctx, monkeypatch):
+    """`make run` seeds with --if-empty: a half demo left behind would never be completed."""
+    real, calls = session_service.create_session, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("interrupted")  # Ctrl-C, a full disk, a lost connection
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session_service, "create_session", interrupted)
+    with pytest.raises(RuntimeError):
+        demo.seed_demo(date(2021, 6, 28))
+    monkeypatch.undo()
+    db.session.remove()
+    assert (count(Event), count(Room), count(Session), count(Participant)) == (0, 0, 0, 0)
+
+    result = demo.seed_demo(date(2021, 6, 28))
+    assert result.created
+    assert count(Session) == len(demo.PROGRAMME) and count(Room) == len(demo.HALLS)

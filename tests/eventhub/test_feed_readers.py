@@ -15,7 +15,6 @@ autumn hour), a delayed session and a cancelled hybrid one.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from db_support import unavailable
 from icalendar import Calendar
 
 from eventhub.extensions import db
@@ -42,13 +42,6 @@ CHANGES = {
 }
 # (start, end) in minutes from a change: before, across, at, inside and after it.
 AROUND = [(-90, -30), (-75, -45), (-60, 0), (-45, 15), (-30, 30), (0, 60), (15, 45), (60, 120)]
-
-
-def unavailable(message: str) -> None:
-    """Skip, or fail where the readers must be there (CI sets EVENTHUB_REQUIRE_SERVICES=1)."""
-    if os.environ.get("EVENTHUB_REQUIRE_SERVICES") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def ical_js() -> list[str]:

@@ -70,11 +70,11 @@ def overlapping_on_one_host(meetings, lead=timedelta(minutes=15)):
 
 def start_all(room_rows):
     """Start every meeting with its host URL, as each hall's moderator would; the statuses."""
-    from eventhub.services import provisioning
+    from eventhub.services import joining
 
     statuses = []
     for room in room_rows:
-        url = provisioning.host_url(room, "Moderator")
+        url = joining.host_url(room, "Moderator")
         page = requests.get(url, headers={"Accept": "application/json"}, timeout=5)
         statuses.append(page.status_code)
     return statuses

@@ -376,3 +376,55 @@ def test_a_racing_invitation_of_the_same_address_is_merged_not_a_500(world, monk
     assert [p.id for p in report.merged] == [known.id]
     assert [p.email for p in report.invited] == ["new@example.org"]
     assert emails(world.event_id).count(known.email) == 1
+
+
+def test_the_demo_is_a_real_invitation_round_by_delegation_pair(client, api_token):
+    """seed-demo's round: the association invited the Russian heads, each head their delegate
+    and the partner city's leadership; every state shows, each organization under one name on
+    both sides (so the table pairs them), and the last pair is on the list, not mailed yet."""
+    from eventhub.models import OutboxMail
+    from eventhub.services import demo, jobs
+
+    event_id = demo.seed_demo().event_id
+    jobs.dispatcher().wait(30)
+    organizer = db.session.scalar(select(User).where(User.role == "organizer"))
+    rows = client.get(f"/api/v1/events/{event_id}/delegations?limit=200",
+                      headers=bearer(api_token(organizer))).get_json()["items"]
+    by_name = {row["organization"]: row for row in rows}
+    pairs = [(f"Администрация г. {ru}", f"Stadt {de}") for ru, de in demo.TWIN_CITIES]
+    for ru_org, de_org in pairs:  # one row per organization, next to its partner
+        assert by_name[ru_org]["partner_organization"] == de_org
+        assert by_name[de_org]["partner_organization"] == ru_org
+    assert len(rows) == len(pairs) * 2 + len({guest[1] for guest in demo.GUESTS})
+    total = {name: sum(row[name] for row in rows)
+             for name in ("invited", "accepted", "declined", "no_answer", "in_person",
+                          "remote", "not_sent")}
+    assert all(total[name] > 0 for name in total), total
+    assert total["accepted"] == total["in_person"] + total["remote"]
+    assert total["invited"] == total["accepted"] + total["declined"] + total["no_answer"]
+    kiel = by_name["Stadt Kiel"]
+    assert kiel["not_sent"] == kiel["invited"] == kiel["no_answer"] > 0
+    mixed = [row for row in rows if row["partner_organization"] and
+             len({name for name in ("in_person", "remote", "declined", "no_answer")
+                  if row[name] + by_name[row["partner_organization"]][name]}) >= 3]
+    assert len(mixed) >= 10  # most pairs show several kinds of answer
+    # The mails of the round: an invitation to everyone invited, a confirmation to everyone
+    # who accepted, from the heads for their partner cities.
+    mails = list(db.session.scalars(select(OutboxMail)))
+    kinds = {kind: sum(1 for m in mails if m.kind == kind) for kind in ("invitation",
+                                                                        "confirmation")}
+    assert kinds == {"invitation": total["invited"] - total["not_sent"],
+                     "confirmation": total["accepted"]}
+    suhl_head = db.session.scalar(select(Participant).where(
+        Participant.organization == "Stadt Suhl", Participant.role == "official"))
+    invitation = next(m for m in mails if m.kind == "invitation"
+                      and m.participant_id == suhl_head.id)
+    assert invitation.payload["inviter"] == f"{demo.RU_NAMES[0]} (Администрация г. Калуга)"
+    # Reminders have someone to reach: those invited by mail who have not answered.
+    due = invitations.count_due_reminders(organizer, db.session.get(Event, event_id))
+    assert due == total["no_answer"] - total["not_sent"] > 0
+    # Speakers are people who are coming.
+    from eventhub.models import Session
+
+    speakers = {p for s in db.session.scalars(select(Session)) for p in s.speakers}
+    assert speakers and all(p.invitation_status == "accepted" for p in speakers)

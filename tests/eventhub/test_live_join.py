@@ -57,7 +57,7 @@ def test_join_open_reaches_the_participants_whose_agenda_has_the_session(
         notice = c.wait_for("join.open")
         assert notice == {"session_id": today["soon"], "event_id": today["event"],
                           "join_url": f"/join/{today['soon']}?t={c.token}"}
-    time.sleep(0.5)  # two scan periods: nothing more comes
+    live_support.wait_scans(app)  # two more full scans: nothing more comes
     assert elsewhere.received("join.open") == []  # their agenda is the later session only
     assert anonymous.received("join.open") == organizer.received("join.open") == []
     assert len(everything.received("join.open")) == 1  # the ready room announced once
@@ -104,7 +104,7 @@ def test_a_link_that_closes_and_reopens_is_announced_again(sio, today, client, a
     keen.wait_for("join.open")
     _switch_and_provision(client, app, today["soon"], today["organizer"], mode="in_person")
     keen.wait_for("session.updated", lambda p: p["mode"] == "in_person")
-    time.sleep(0.3)
+    live_support.wait_scans(app)  # the scanner has seen the link closed
     _switch_and_provision(client, app, today["soon"], today["organizer"], mode="hybrid")
     deadline = time.monotonic() + 5
     while len(keen.received("join.open")) < 2 and time.monotonic() < deadline:
@@ -116,7 +116,7 @@ def test_a_live_session_opens_the_link_even_outside_the_window(sio, today, clien
     organizer_token = today["organizer"]
     _switch_and_provision(client, app, today["later"], organizer_token)
     everything = sio(today["everything"])
-    time.sleep(0.3)
+    live_support.wait_scans(app)
     assert everything.received("join.open") == []  # three hours ahead: not yet
     response = client.post(f"/api/v1/sessions/{today['later']}/status", json={"status": "live"},
                            headers=bearer(organizer_token))

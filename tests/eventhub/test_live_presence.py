@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 
+import db_support
 import live_support
 import pytest
 
@@ -55,7 +56,7 @@ def test_presence_is_coalesced(sio, world):
     assert len(moderator.received("presence")) <= elapsed / 0.1 + 2
 
 
-def test_participants_anonymous_and_other_moderators_get_no_presence(sio, world):
+def test_participants_anonymous_and_other_moderators_get_no_presence(sio, world, app):
     others = [sio(world["participant"]), sio(), sio(world["stranger"])]
     for client in others:
         assert "presence" not in client.subscribe(world["event"])
@@ -63,7 +64,7 @@ def test_participants_anonymous_and_other_moderators_get_no_presence(sio, world)
     moderator.subscribe(world["event"])
     sio().subscribe(world["event"])
     moderator.wait_for("presence", lambda p: p["clients"] == 5)
-    time.sleep(0.3)
+    live_support.wait_scans(app)  # presence went out again meanwhile, to the moderator only
     assert all(client.received("presence") == [] for client in others)
 
 
@@ -81,16 +82,7 @@ REDIS_URL = os.environ.get("EVENTHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/14
 @pytest.fixture
 def redis_url():
     """A reachable Redis, or skip (fail when EVENTHUB_REQUIRE_SERVICES=1)."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        message = f"Redis at {REDIS_URL} is not reachable: {exc}"
-        if os.environ.get("EVENTHUB_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return REDIS_URL
+    return db_support.require_redis(REDIS_URL)
 
 
 def test_counts_add_up_across_servers_and_a_closed_server_drops_out(redis_url):

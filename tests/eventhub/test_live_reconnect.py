@@ -75,7 +75,7 @@ def world(create_user, create_event, create_session):
 
 
 def server_view(app, event_id: int) -> dict[int, tuple]:
-    from eventhub.api.schemas import session_update_payload
+    from eventhub.serializers import session_update_payload
 
     with app.app_context():
         sessions = db.session.scalars(db.select(Session).where(Session.event_id == event_id))

@@ -213,3 +213,92 @@ def test_a_whole_event_switch_of_the_demo_is_one_mail_per_attendee(ctx, smtp):
     for message in new:
         email = message["To"].addresses[0].addr_spec
         assert len(itips(message)) == per_person[email]
+
+
+def cancel_of(message, session_id: int):
+    """The iTIP of ``session_id`` in a mail, as (METHOD, VEVENT)."""
+    for calendar in itips(message):
+        [entry] = calendar.walk("VEVENT")
+        if str(entry["UID"]).startswith(f"session-{session_id}@"):
+            return str(calendar["METHOD"]), entry
+    raise AssertionError(f"no iTIP for session {session_id}")
+
+
+def test_a_deleted_session_is_a_cancel_with_the_feed_uid_and_a_higher_sequence(
+        ctx, client, smtp, organizer, programme, create_participant, api_token):
+    """DELETE /sessions/<id>: everyone who followed it hears, in the same burst as the other
+    changes, with a CANCEL their calendar applies to the entry the feed gave it; the feed then
+    no longer has the session (DESIGN.md keeps cancelled sessions, not deleted ones)."""
+    event, first, second, people = programme
+    quiet = create_participant(event, "Quiet")
+    agenda.add_to_agenda(quiet, quiet, first)
+    mail.set_mail_opt_out(quiet, True)
+    before = {key: feed_entries(client, people[key]) for key in ("anna", "ben")}
+    uid = f"session-{first.id}@eventhub.test"
+    assert all(uid in entries for entries in before.values())
+    first_id, titles = first.id, {"anna": "Открытие", "ben": "Eröffnung"}
+    sessions.set_session_status(organizer, second, "delayed", 10)
+    response = client.delete(f"/api/v1/sessions/{first_id}",
+                             headers={"Authorization": f"Bearer {api_token(organizer)}"})
+    assert response.status_code == 204
+    settle()
+    assert smtp.count() == 0  # the burst is still open until the scan
+    scan_and_settle()
+    assert {m["To"].addresses[0].addr_spec for m in smtp.parsed()} == {
+        people["anna"].email, people["ben"].email}  # not Dora (declined), Emil, Quiet
+    for key in ("anna", "ben"):
+        participant = people[key]
+        [message] = mails_to(smtp, participant)  # one mail for the burst
+        assert message["List-Unsubscribe"]
+        method, entry = cancel_of(message, first_id)
+        assert method == "CANCEL"
+        assert str(entry["UID"]) == uid
+        assert int(entry["SEQUENCE"]) > before[key][uid]
+        assert str(entry["STATUS"]) == "CANCELLED"
+        assert str(entry["ATTENDEE"]) == f"mailto:{participant.email}"
+        assert str(entry["ORGANIZER"]) == "mailto:eventhub@localhost"  # MAIL_FROM
+        assert entry.DTSTART == first.expected_starts_at
+        assert str(entry["SUMMARY"]) == titles[key]  # in the participant's language
+        assert "session-" + str(first_id) + ".ics" in message.as_string()
+        method, delayed = cancel_of(message, second.id)  # the other change of the burst
+        assert method == "REQUEST"
+        after = feed_entries(client, participant)
+        assert uid not in after  # gone from the feed
+        assert after[str(delayed["UID"])] == int(delayed["SEQUENCE"])
+        text = message.get_body(("plain",)).get_content()
+        assert titles[key] in text and f"/join/{first_id}" not in text
+
+
+def test_a_cancelled_session_deleted_later_is_not_news_again(
+        ctx, smtp, organizer, programme):
+    _event, first, second, people = programme
+    sessions.set_session_status(organizer, first, "cancelled")
+    scan_and_settle()
+    assert smtp.count() == 2  # Anna and Ben heard of the cancellation
+    notices = len(outbox("change"))
+    sessions.delete_session(organizer, first)
+    scan_and_settle()
+    assert smtp.count() == 2 and len(outbox("change")) == notices  # no notice written
+    # Cancelled and deleted within one burst: the CANCEL still goes, once.
+    smtp.messages.clear()
+    second_id, sequence = second.id, second.sequence
+    sessions.set_session_status(organizer, second, "cancelled")
+    sessions.delete_session(organizer, second)
+    scan_and_settle()
+    for key in ("anna", "ben"):
+        [message] = mails_to(smtp, people[key])
+        assert len(itips(message)) == 1
+        method, entry = cancel_of(message, second_id)
+        assert method == "CANCEL" and int(entry["SEQUENCE"]) > sequence
+
+
+def test_deleting_a_session_that_is_over_is_no_news(ctx, smtp, organizer, programme):
+    _event, first, _second, _people = programme
+    first.starts_at -= timedelta(hours=5)
+    first.ends_at -= timedelta(hours=5)
+    db.session.commit()
+    scan_and_settle()
+    smtp.messages.clear()
+    sessions.delete_session(organizer, first)
+    scan_and_settle()
+    assert smtp.count() == 0

@@ -7,6 +7,7 @@ import os
 import uuid
 from datetime import timedelta
 
+import db_support
 import pytest
 from mail_support import outbox, settle, states, wait_for
 
@@ -67,22 +68,10 @@ class TestEmbeddedPump:
         assert mail_pump.EXTENSION not in app.extensions
 
 
-def require_redis() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5).ping()
-    except redis.RedisError as exc:
-        reason = f"Redis not reachable at {REDIS_URL} ({type(exc).__name__}): RQ mode untested"
-        if os.environ.get("EVENTHUB_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 class TestRqWorkers:
     @pytest.fixture
     def app_config(self, app_config, smtp):
-        require_redis()
+        db_support.require_redis(REDIS_URL)
         return {**app_config, "SMTP_URL": smtp.url, "REDIS_URL": REDIS_URL,
                 "RQ_QUEUE": f"eventhub-mail-test-{uuid.uuid4().hex}", "MAIL_BURST_SECONDS": 0}
 
@@ -119,30 +108,11 @@ class TestRqWorkers:
         assert states() == {"sent": 1} and smtp.count() == 1
 
 
-DATABASE_URL = os.environ.get("EVENTHUB_TEST_DATABASE_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
 @pytest.fixture
 def postgres_schema():
     """A schema of its own in the PostgreSQL test database, dropped afterwards."""
-    import psycopg
-
-    plain = DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        psycopg.connect(plain, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        if os.environ.get("EVENTHUB_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"PostgreSQL not reachable: {exc}")
-        pytest.skip(f"PostgreSQL at {plain} not reachable: concurrent claims untested")
-    schema = f"mail_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{DATABASE_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with db_support.postgres_schema("mail") as url:
+        yield url
 
 
 class TestPostgres:

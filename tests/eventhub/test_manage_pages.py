@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from pages_support import Structure, custom_properties, english_leftovers, visible_text
 
 from tests.eventhub.manage_support import manage_pages, sign_in, world_ids
-from tests.eventhub.test_i18n import english_leftovers, visible_text
-from tests.eventhub.test_pages_a11y import Structure, custom_properties
 
 STATIC = Path(__file__).resolve().parents[2] / "eventhub" / "static"
 

@@ -43,8 +43,10 @@ def organizer_token(create_user, create_event, create_room, create_session, crea
     hall = create_room(event)
     first = create_session(event, hall)
     create_session(event, hall, start=at(12), mode="hybrid", planned_mode="hybrid")
+    # Stored as the Jitsi adapter stores a room it created (the host link is built from it).
     db.session.add(VideoRoom(session=first, provider="jitsi", state="ready",
-                             external_id="eventhub-s1", data={"room": "eventhub-s1"},
+                             external_id="eventhub-s1",
+                             data={"url": "https://meet.jit.si/eventhub-s1", "title": first.title},
                              host_data={}))
     db.session.commit()
     create_participant(event)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-
-from tests.eventhub.test_pages import open_page, pages, world  # noqa: F401  (fixture)
-
-CSS = Path(__file__).resolve().parents[2] / "eventhub" / "static" / "style.css"
+from pages_support import (
+    CSS,
+    Structure,
+    custom_properties,
+    open_page,
+    pages,
+)
 
 # (foreground, background, minimum): WCAG 2.1 AA, 4.5:1 for text, 3:1 for non-text (1.4.11).
 TEXT_PAIRS = [
@@ -25,10 +26,7 @@ TEXT_PAIRS = [
 NON_TEXT_PAIRS = [("focus", "bg"), ("focus", "surface"), ("border", "bg"), ("accent-fg", "accent")]
 
 
-def custom_properties() -> dict[str, str]:
-    """The ``--name: #rrggbb`` declarations of the stylesheet's ``:root``."""
-    root = re.search(r":root\s*\{(.*?)\}", CSS.read_text(), flags=re.S).group(1)
-    return dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})\s*;", root))
+
 
 
 def luminance(colour: str) -> float:
@@ -70,44 +68,7 @@ def test_every_colour_is_a_checked_custom_property():
     assert set(custom_properties()) <= checked, "add new colours to the pairs above"
 
 
-class Structure(HTMLParser):
-    """Collects what the checks below need from a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.labels: set[str] = set()
-        self.controls: list[dict[str, str | None]] = []
-        self.h1 = 0
-        self.open_button: dict | None = None
-        self.empty_buttons: list[str] = []
-        self.navs_without_label = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        values = dict(attrs)
-        if tag == "label" and values.get("for"):
-            self.labels.add(values["for"])
-        if tag in ("input", "select", "textarea") and values.get("type") != "hidden":
-            self.controls.append(values)
-        if tag == "h1":
-            self.h1 += 1
-        if tag == "nav" and not values.get("aria-label"):
-            self.navs_without_label += 1
-        if tag == "button":
-            self.open_button = {"text": "", "attrs": values}
-
-    def handle_data(self, data: str) -> None:
-        if self.open_button is not None:
-            self.open_button["text"] += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "button" and self.open_button is not None:
-            if not self.open_button["text"].strip() and not self.open_button["attrs"].get(
-                    "aria-label"):
-                self.empty_buttons.append(str(self.open_button["attrs"]))
-            self.open_button = None
-
-
-def test_pages_are_labelled_and_structured(app, world):  # noqa: F811
+def test_pages_are_labelled_and_structured(app, world):
     for name, (who, path) in pages(world).items():
         response = open_page(app, world, who, path, "en")
         if response.status_code == 302:

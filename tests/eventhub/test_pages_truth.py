@@ -13,17 +13,10 @@ from babel.dates import format_date
 from eventhub.extensions import db
 from eventhub.models import Session, User, utcnow
 from eventhub.services import sessions as session_service
-from tests.browser.world import build_world, compile_translations
-from tests.conftest import password_hash
+from tests.browser.world import compile_translations
 
 compile_translations()
 MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-@pytest.fixture
-def world(app):
-    with app.app_context():
-        return build_world(password_hash("secret-pw-1"))
 
 
 def login(client, email: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -25,18 +26,18 @@ def app_config(app_config, sandbox):
 def wait_for(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
+        assert time.monotonic() < deadline, \
+            f"timed out after {timeout}s waiting for {what() if callable(what) else what}"
         time.sleep(0.02)
 
 
-@pytest.mark.xfail(strict=False, reason="flaky in merged full runs; passes alone (next stop)")
 def test_the_embedded_process_takes_up_a_dead_workers_room_by_itself(
         app, ctx, sandbox, create_user, create_event, create_session):
     organizer = create_user("organizer")
     event_session = create_session(create_event(default_provider="daily"))
     sandbox.faults.status("daily", 503, times=1000)  # the first job cannot finish...
     switching.switch_session(event_session, "online", actor=organizer)
-    assert provisioning.dispatcher().wait(30)
+    assert provisioning.dispatcher().wait(30), "the first job did not give up within 30 s"
     sandbox.faults.clear()
     room = room_of(event_session)
     # ...as if its worker had died holding the room: a lease that is running out.
@@ -49,10 +50,19 @@ def test_the_embedded_process_takes_up_a_dead_workers_room_by_itself(
             db.session.expire_all()
             return room_of(event_session).state == "ready"
 
-        wait_for(ready, timeout=LEASE + PERIOD + 5, what="the room taken up")
+        def seen() -> str:
+            room = room_of(event_session)
+            return (f"the room taken up (state {room.state}, attempts {room.attempts}, "
+                    f"lease {room.lease_until} at {utcnow()}, error {room.last_error!r}, "
+                    f"daily received {[(r.method, r.path) for r in sandbox.received('daily')]})")
+
+        wait_for(ready, timeout=LEASE + PERIOD + 5, what=seen)
     finally:
         recovery.stop()
-    assert len(sandbox.rooms("daily")) == 1
+    made = [(r.method, r.path, r.body[:120]) for r in sandbox.received("daily")
+            if r.method == "POST"]
+    threads = sorted(t.name for t in threading.enumerate())
+    assert len(sandbox.rooms("daily")) == 1, (sorted(sandbox.rooms("daily")), made, threads)
 
 
 def test_the_scan_leaves_a_live_lease_and_a_freshly_queued_room_alone(

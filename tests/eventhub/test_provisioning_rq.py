@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 
+import db_support
 import pytest
 from lifecycle_support import room_of, sandbox_settings
 
@@ -17,23 +18,10 @@ from eventhub.services import provisioning, switching
 REDIS_URL = os.environ.get("EVENTHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def require_redis() -> None:
-    """Skip (or fail, when services are required) unless Redis answers."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5).ping()
-    except redis.RedisError as exc:
-        reason = f"Redis not reachable at {REDIS_URL} ({type(exc).__name__}): RQ mode untested"
-        if os.environ.get("EVENTHUB_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 @pytest.fixture
 def app_config(app_config, sandbox):
     """RQ mode on a queue of this test's own, against the sandbox."""
-    require_redis()
+    db_support.require_redis(REDIS_URL)
     return {**app_config, **sandbox_settings(sandbox), "REDIS_URL": REDIS_URL,
             "RQ_QUEUE": f"eventhub-test-{uuid.uuid4().hex}"}
 

@@ -31,10 +31,10 @@ def test_every_name_derives_from_the_prefix():
 
 def test_an_app_uses_its_prefix_for_presence(app_config):
     from eventhub import create_app
-    from eventhub.live.namespace import namespace
+    from eventhub.live import EXTENSION
 
     app = create_app({**app_config, "REDIS_PREFIX": "conf-b"})
-    assert namespace(app).presence.prefix == "conf-b:presence"
+    assert app.extensions[EXTENSION].presence.prefix == "conf-b:presence"
     with app.app_context():
         from eventhub.extensions import db
         from eventhub.services import provisioning

@@ -1,5 +1,6 @@
 """Response headers: a Content-Security-Policy without inline code, no framing, no sniffing,
-and nothing cached of the pages and redirects that carry a personal token."""
+nothing cached of the pages and redirects that carry a personal token, and no page URL sent to
+other sites."""
 
 from __future__ import annotations
 
@@ -52,3 +53,9 @@ def test_personal_pages_and_the_join_redirect_are_not_stored(client, world):
     assert join.status_code == 302
     assert join.headers["Cache-Control"] == "no-store"
     assert client.get("/events/conf").headers.get("Cache-Control") != "no-store"
+
+
+def test_pages_never_send_their_url_to_other_sites(client, create_event, create_participant):
+    participant = create_participant(create_event())
+    response = client.get(f"/p/{participant.token}")
+    assert response.headers["Referrer-Policy"] == "same-origin"

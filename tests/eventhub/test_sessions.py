@@ -1,15 +1,20 @@
-"""The programme service: validation, double booking, the status machine, sequence."""
+"""The programme service: validation, double booking, the status machine, sequence; a session
+added to an event that has moved online."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from api_support import snapshot
 
 from eventhub.errors import Conflict, Forbidden, Invalid, Unauthorized
+from eventhub.extensions import db
+from eventhub.models import Session
 from eventhub.services import events as event_service
+from eventhub.services import provisioning
 from eventhub.services import sessions as session_service
-from tests.conftest import START, at
+from tests.conftest import START, at, bearer
 
 
 @pytest.fixture
@@ -56,7 +61,10 @@ def test_session_on_last_evening_local_time_is_inside(world):
     # 23:00-23:59 Moscow on the last day is 20:00-20:59 UTC: inside.
     created = session_service.create_session(
         organizer, event, data(starts_at=at(23, day=2), ends_at=at(23, 59, day=2)))
-    assert created.id
+    db.session.expire_all()
+    stored = db.session.get(Session, created.id)
+    assert stored.event_id == event.id
+    assert (stored.starts_at, stored.ends_at) == (at(23, day=2), at(23, 59, day=2))
 
 
 def test_double_booked_hall_is_409_and_cancelled_sessions_do_not_block(world):
@@ -190,3 +198,46 @@ def test_status_needs_a_moderator_of_the_session(world, create_user, create_sess
         session_service.set_session_status(stranger, event_session, "live")
     session_service.set_session_status(moderator, event_session, "live")
     assert event_session.status == "live"
+
+
+# -- a session added to an event that has moved online ------------------------------------
+
+
+def test_a_session_added_to_an_online_event_gets_a_video_room(client, create_user,
+                                                              create_event, api_token):
+    """An online session without a room would never get a join link (nothing provisions it)."""
+    headers = bearer(api_token(create_user("organizer")))
+    event = create_event(mode="online")
+    response = client.post(f"/api/v1/events/{event.id}/sessions", headers=headers, json={
+        "title": {"en": "Added late"}, "starts_at": at(10).isoformat(),
+        "ends_at": at(11).isoformat()})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["mode"] == "online"
+    assert body["room"] is not None and body["room"]["provider"] == "jitsi"
+    provisioning.dispatcher().wait(30)
+    db.session.remove()
+    assert db.session.get(Session, body["id"]).video_room.state == "ready"
+
+
+def test_a_session_for_an_online_event_whose_provider_is_gone_is_422_and_changes_nothing(
+        client, create_user, create_event, api_token):
+    headers = bearer(api_token(create_user("organizer")))
+    event_id = create_event(mode="online", default_provider="zoom").id  # zoom: not configured
+    before = snapshot()
+    response = client.post(f"/api/v1/events/{event_id}/sessions", headers=headers, json={
+        "title": {"en": "Added late"}, "starts_at": at(10).isoformat(),
+        "ends_at": at(11).isoformat()})
+    assert response.status_code == 422, response.get_json()
+    assert "default_provider" in response.get_json()["error"]["fields"]
+    assert snapshot() == before
+
+
+def test_a_session_added_to_an_in_person_event_has_no_video_room(client, create_user,
+                                                                 create_event, api_token):
+    headers = bearer(api_token(create_user("organizer")))
+    event = create_event()
+    body = client.post(f"/api/v1/events/{event.id}/sessions", headers=headers, json={
+        "title": {"en": "Talk"}, "starts_at": at(10).isoformat(),
+        "ends_at": at(11).isoformat()}).get_json()
+    assert body["mode"] == "in_person" and body["room"] is None

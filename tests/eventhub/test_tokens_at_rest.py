@@ -2,18 +2,22 @@
 
 A copy of the database opens no link; the organizer can always show the link again; rotating
 replaces the nonce; a database migrated from plain tokens gets new links (the old ones stop).
+Nor does an access log keep one.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
+import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 
 from eventhub import create_app
 from eventhub.extensions import db
 from eventhub.models import Participant
+from eventhub.redaction import TokenFilter, redact_tokens
 from eventhub.services import access
 from tests.conftest import bearer
 
@@ -95,3 +99,22 @@ def test_a_database_with_plain_tokens_is_migrated_and_old_links_stop(app_config,
     assert client.get(f"/p/{new}").status_code == 200  # the organizer sends the new one
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("line", [
+    'GET /p/{t} HTTP/1.1" 200 -', 'GET /join/2?t={t} HTTP/1.1', 'GET /join/2?lang=ru&t={t}',
+    'GET /calendars/p/{t}.ics HTTP/1.1',
+])
+def test_personal_tokens_are_redacted_from_access_logs(line):
+    token = "arfKe3Zs_9-ZqLmN0pQrStUvWxYz0123456789abcde"
+    redacted = redact_tokens(line.format(t=token))
+    assert token not in redacted and "***" in redacted
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '"%s" %s %s',
+                               (line.format(t=token), "200", "-"), None)
+    TokenFilter().filter(record)
+    assert token not in record.getMessage()
+
+
+def test_the_filter_guards_the_access_loggers(app):
+    for name in ("werkzeug", "gunicorn.access"):
+        assert any(isinstance(f, TokenFilter) for f in logging.getLogger(name).filters)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
 import time
 
 import live_support
 import pytest
+from api_support import post_chunked
 from lifecycle_support import room_of, sandbox_settings, wait_jobs
 
 from eventhub import publish, webhooks
@@ -153,9 +153,10 @@ def test_signature_is_over_the_raw_body(client, secret, zoom_session):
     assert status_of(event_session) == "live"
 
 
-@pytest.mark.parametrize("skew", [-301, 301, -3600])
+@pytest.mark.parametrize("skew", [-305, 305, -3600])
 def test_stale_or_future_timestamp_is_401(skew, send, zoom_session):
-    """A correctly signed request more than 5 minutes off the clock is refused."""
+    """A correctly signed request more than 5 minutes off the clock is refused. (Five seconds
+    past the bound: the stamp is whole seconds, and a loaded machine may take a while to send.)"""
     event_session, meeting_id = zoom_session
     response = send(meeting_event("meeting.started", meeting_id),
                     timestamp=int(time.time()) + skew)
@@ -257,17 +258,7 @@ def test_a_signed_chunked_body_over_1_mib_is_413(live_server, secret):
     digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + raw,
                       hashlib.sha256).hexdigest()
     port = int(live_server.url.rsplit(":", 1)[1])
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.putrequest("POST", "/integrations/zoom/webhook")
-    for name, value in {"x-zm-request-timestamp": stamp, "x-zm-signature": f"v0={digest}",
-                        "Content-Type": "application/json",
-                        "Transfer-Encoding": "chunked"}.items():
-        connection.putheader(name, value)
-    connection.endheaders()
-    for start in range(0, len(raw), 65536):
-        chunk = raw[start:start + 65536]
-        connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-    connection.send(b"0\r\n\r\n")
-    response = connection.getresponse()
-    assert response.status == 413
-    connection.close()
+    status = post_chunked(port, "/integrations/zoom/webhook",
+                          {"x-zm-request-timestamp": stamp, "x-zm-signature": f"v0={digest}",
+                           "Content-Type": "application/json"}, raw)
+    assert status == 413

@@ -52,8 +52,8 @@ def _page(event: Event, *, status: int = 200, **context: Any):
 
 
 def delegation_options(rows: list[service.Delegation]) -> list[tuple[str, str]]:
-    """One choice per delegation pair, saying how many of the pair have not had the invitation.
-    """
+    """One choice per delegation pair, saying how many of the pair have not had the invitation;
+    the pairs with someone still to invite first (the first is the one preselected)."""
     by_key = {row.organization.casefold(): row for row in rows}
     offered: set[str] = set()
     options = []
@@ -73,8 +73,8 @@ def delegation_options(rows: list[service.Delegation]) -> list[tuple[str, str]]:
         else:
             label = _("%(organization)s: %(num)s not sent yet", organization=row.organization,
                       num=not_sent)
-        options.append((row.organization, label))
-    return options
+        options.append((not_sent == 0, row.organization, label))
+    return [(value, label) for _done, value, label in sorted(options, key=lambda o: o[0])]
 
 
 def _check_csrf() -> None:

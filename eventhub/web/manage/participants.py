@@ -15,7 +15,6 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ...api import validate as api_validate
 from ...api.participants import links
 from ...api.schemas import (
     ParticipantCreate,
@@ -30,6 +29,9 @@ from ...services import events as event_service
 from ...services import participant_import
 from ...services import participants as participant_service
 from ...services.common import LANGUAGES, get_or_404, paginate
+from ...validation import validate as api_validate
+from .. import labels
+from ..labels import attendance_labels, language_labels, role_labels
 from . import bp
 from .forms import FormError, field_errors, form, validate
 
@@ -39,21 +41,9 @@ FIELDS = ("name", "email", "organization", "partner_organization", "country", "r
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet formulas (CSV injection)
 
 
-def role_labels() -> dict[str, str]:
-    return {"official": _("official"), "delegate": _("delegate"), "speaker": _("speaker"),
-            "press": _("press"), "guest": _("guest"), "interpreter": _("interpreter")}
-
-
-def attendance_labels() -> dict[str, str]:
-    return {"in_person": _("in person"), "remote": _("remote")}
-
-
 def invitation_labels() -> dict[str, str]:
-    return {"invited": _("invited"), "accepted": _("accepted"), "declined": _("declined")}
-
-
-def language_labels() -> dict[str, str]:
-    return {"ru": "Русский", "de": "Deutsch", "en": "English"}
+    """The back office's names of the invitation states."""
+    return labels.invitation_labels(back_office=True)
 
 
 def choices() -> dict[str, list[tuple[str, str]]]:
