@@ -48,7 +48,7 @@ def _free_port() -> int:
 
 def _seed(database_url: str, sessions: int) -> dict:
     """The event, one live session per client, an organizer and their API token."""
-    from eventhub import create_app, models
+    from eventhub import create_app, models, shutdown
     from eventhub.extensions import db
     from eventhub.services import users
 
@@ -75,6 +75,7 @@ def _seed(database_url: str, sessions: int) -> dict:
         ids = [s.id for s in rows[:CLIENTS]]
         event_id = event.id
         db.engine.dispose()
+    shutdown(app)  # its lease recovery and mail pump: nothing runs on once seeded
     return {"event_id": event_id, "session_ids": ids, "token": token}
 
 

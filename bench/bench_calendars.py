@@ -253,11 +253,11 @@ def run(tiny: bool = False) -> dict[str, dict[str, float]]:
             _report_page(page, int(public["events"]))
             return {"public_feed": public, "personal_feed": personal, "programme_page": page}
         finally:
+            from eventhub import shutdown
             from eventhub.extensions import db
-            from eventhub.services import provisioning
 
             with app.app_context():
-                provisioning.dispatcher().shutdown()
+                shutdown(app)
                 db.session.remove()
                 db.engine.dispose()
 

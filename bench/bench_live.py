@@ -222,7 +222,7 @@ class Server:
 def seed(database_url: str) -> dict[str, Any]:
     """An organizer's API token and a published event of 40 sessions, one of them online."""
     logging.getLogger().setLevel(logging.WARNING)
-    from eventhub import create_app
+    from eventhub import create_app, shutdown
     from eventhub.extensions import db
     from eventhub.models import ApiToken, Event, Session, User
     from eventhub.services import access
@@ -247,6 +247,7 @@ def seed(database_url: str) -> dict[str, Any]:
         seeded = {"token": token, "event_id": event.id, "session_id": sessions[0].id}
         db.session.remove()
         db.engine.dispose()
+    shutdown(app)  # its lease recovery and mail pump: nothing runs on once seeded
     return seeded
 
 

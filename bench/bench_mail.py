@@ -117,7 +117,7 @@ def main(quick: bool = False) -> list:
     from bench.report import Figure
 
     logging.basicConfig(level=logging.WARNING)
-    from eventhub import create_app, models
+    from eventhub import create_app, models, shutdown
     from eventhub.extensions import db
     from eventhub.services import access, jobs, mail, switching
 
@@ -171,7 +171,7 @@ def main(quick: bool = False) -> list:
                     models.OutboxMail.message))).where(models.OutboxMail.kind == "change"))
         finally:
             with app.app_context():
-                jobs.dispatcher().shutdown()
+                shutdown(app)
                 db.engine.dispose()
             sink.controller.stop()
 

@@ -67,7 +67,7 @@ def main(quick: bool = False) -> list:
     sizes, latency = ((4,), 0.01) if quick else (SIZES, LATENCY)
 
     logging.basicConfig(level=logging.WARNING)
-    from eventhub import create_app, models
+    from eventhub import create_app, models, shutdown
     from eventhub.extensions import db
     from eventhub.services import provisioning, switching
     from eventhub.services.providers import reset_clients
@@ -99,7 +99,7 @@ def main(quick: bool = False) -> list:
                 in_flight = sandbox.max_in_flight(PROVIDER, "POST", "/rooms")
         finally:
             with app.app_context():
-                provisioning.dispatcher().shutdown()
+                shutdown(app)
                 db.engine.dispose()
             reset_clients(app)
             sandbox.stop()

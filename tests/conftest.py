@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
@@ -22,6 +23,20 @@ START = date(2030, 6, 28)  # a Friday; Europe/Moscow has no DST to trip over
 def password_hash(password: str) -> str:
     """Argon2 is slow on purpose: hash each test password once per run."""
     return PasswordHasher().hash(password)
+
+
+BACKGROUND = ("provisioning-recovery",)  # the periodic tasks an app starts (jobs.Periodic)
+
+
+@pytest.fixture(autouse=True)
+def no_background_task_outlives_its_test():
+    """An app's background task left running acts beside later tests (against the shared
+    sandbox, on databases that are gone): every app a test builds must be shut down."""
+    before = {t for t in threading.enumerate() if t.name in BACKGROUND}
+    yield
+    left = [t.name for t in threading.enumerate()
+            if t.name in BACKGROUND and t not in before and t.is_alive()]
+    assert not left, f"background tasks still running after the test: {left}"
 
 
 @pytest.fixture(scope="session")
