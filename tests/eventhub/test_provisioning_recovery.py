@@ -13,8 +13,19 @@ from lifecycle_support import room_of, sandbox_settings
 from eventhub.extensions import db
 from eventhub.models import VideoRoom, utcnow
 from eventhub.services import provisioning, switching
+from integrations.sandbox import Sandbox
 
 LEASE, PERIOD = 1.0, 0.2
+
+
+@pytest.fixture
+def sandbox():
+    """A provider sandbox of this module's own. The shared one saw a second "s1-g1" Daily room
+    made during this test (another app's session 1, so another database) in two full runs:
+    the rooms counted here must be this test's alone."""
+    own = Sandbox().start()
+    yield own
+    own.stop()
 
 
 @pytest.fixture
