@@ -71,18 +71,24 @@ def app_config(tmp_path):
     }
 
 
+def close_app(app) -> None:
+    """The end of a test's app: its jobs finished, its background tasks stopped, its database
+    and provider connections closed."""
+    with app.app_context():
+        provisioning.dispatcher().wait(30)
+        shutdown(app)
+        db.session.remove()
+        db.engine.dispose()
+    reset_clients(app)
+
+
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
     with app.app_context():
         db.create_all()
     yield app
-    with app.app_context():
-        provisioning.dispatcher().wait(30)
-        shutdown(app)
-        db.session.remove()
-        db.engine.dispose()
-    reset_clients(app)  # close the provider clients' connections with the app
+    close_app(app)
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy import event as sa_event
 
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import db, per_app
 from ..models import Event, Participant, Session, User
 from ..services import access
 from ..services.common import MAX_ID
@@ -51,7 +51,6 @@ from ..services.common import MAX_ID
 MAX_BYTES = 32 * 1024 * 1024  # bodies kept per app (a 500-session page is about 400 KB)
 STATE_SECONDS = 1.0  # the longest another process's change takes to be seen here
 _EXTENSION = "eventhub.programme_cache"
-_create_lock = threading.Lock()
 _VERSIONS = (select(func.coalesce(func.sum(Session.version), 0))
              .where(Session.event_id == Event.id).scalar_subquery())
 _EVENT_STATE = (select(Event.id, Event.published, Event.programme_version,  # built once
@@ -88,11 +87,7 @@ class ProgrammeCache:
 
 def programme_cache() -> ProgrammeCache:
     """The current app's cache (one per app, so tests and apps never share entries)."""
-    cache = current_app.extensions.get(_EXTENSION)
-    if cache is None:
-        with _create_lock:
-            cache = current_app.extensions.setdefault(_EXTENSION, ProgrammeCache())
-    return cache
+    return per_app(_EXTENSION, ProgrammeCache)
 
 
 class _Commits:

@@ -41,7 +41,7 @@ from calendars.model import FeedCalendar, FeedLink, FeedSession
 
 from .. import versioning
 from ..errors import NotFound
-from ..extensions import db, socketio
+from ..extensions import db, per_app, socketio
 from ..models import AgendaItem, Event, FeedStamp, Participant, Room, Session, Status
 from ..models.participants import derive_token
 from . import access, agenda
@@ -67,7 +67,6 @@ def labels(language: str) -> dict[str, str]:
 CACHE_MAX_BYTES = 64 * 1024 * 1024  # a 1,000-session feed is about 1 MB
 _BUILD_LOCKS = 64  # concurrent cold builds of different feeds; one at a time per feed
 _EXTENSION = "eventhub.feed_cache"
-_create_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -144,12 +143,7 @@ class FeedCache:
 
 def feed_cache() -> FeedCache:
     """The current app's feed cache (one per app, so tests and apps never share entries)."""
-    extensions = current_app.extensions
-    cache = extensions.get(_EXTENSION)
-    if cache is None:
-        with _create_lock:
-            cache = extensions.setdefault(_EXTENSION, FeedCache())
-    return cache
+    return per_app(_EXTENSION, FeedCache)
 
 
 # -- what goes into a feed ---------------------------------------------------------------------

@@ -22,17 +22,16 @@ from collections.abc import Callable
 from typing import Any
 
 from cachetools import TTLCache
-from flask import Response, current_app, g, make_response, request
+from flask import Response, g, make_response, request
 from flask_babel import get_locale
 from sqlalchemy import select
 
-from ..extensions import db
+from ..extensions import db, per_app
 from ..models import Event
 
 FRESH_SECONDS = 30  # the longest a page lags behind the clock and the rooms' state
 MAX_PAGES = 64  # events x languages x track filters kept per app
 _EXTENSION = "eventhub.page_cache"
-_create_lock = threading.Lock()
 _EVENT_STATE = select(Event.id, Event.published, Event.programme_version)
 
 
@@ -47,11 +46,7 @@ class PageCache:
 
 def page_cache() -> PageCache:
     """The current app's page cache (one per app, so tests and apps never share pages)."""
-    cache = current_app.extensions.get(_EXTENSION)
-    if cache is None:
-        with _create_lock:
-            cache = current_app.extensions.setdefault(_EXTENSION, PageCache())
-    return cache
+    return per_app(_EXTENSION, PageCache)
 
 
 def cached_programme(view: Callable[[str], Any]) -> Callable[[str], Any]:

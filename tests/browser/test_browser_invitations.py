@@ -161,7 +161,7 @@ def demo_round(app_config, smtp) -> Iterator[Site]:
     aiosmtpd on 127.0.0.1, the mail scan running in the background as in `make run`."""
     from eventhub import create_app
     from eventhub.services import mail_pump, provisioning
-    from eventhub.services.providers import reset_clients
+    from tests.conftest import close_app
 
     app = create_app({**app_config, "SMTP_URL": smtp.url, "MAIL_BURST_SECONDS": 0,
                       "MAIL_SCAN_SECONDS": 0.3})
@@ -174,13 +174,7 @@ def demo_round(app_config, smtp) -> Iterator[Site]:
         with served(app, result, "round-site") as running:
             yield running
     finally:
-        mail_pump.stop(app)
-        with app.app_context():
-            provisioning.dispatcher().wait(30)
-            provisioning.dispatcher().shutdown()
-            db.session.remove()
-            db.engine.dispose()
-        reset_clients(app)
+        close_app(app)  # the mail pump too
 
 
 def outbox_settled(site) -> bool:

@@ -47,10 +47,9 @@ from eventhub.models import (
     VideoRoom,
 )
 from eventhub.services import access, invitations, provisioning
-from eventhub.services.providers import reset_clients
 from integrations.base import RoomRequest
 from integrations.whereby import WherebyProvider
-from tests.conftest import START, at, bearer, password_hash
+from tests.conftest import START, at, bearer, close_app, password_hash
 from tests.eventhub.manage_support import PASSWORD, csrf
 
 live_server = live_support.live_server
@@ -347,12 +346,7 @@ def shared(sandbox_server, tmp_path_factory) -> Iterator[Shared]:
     world = build(app)
     browsers = signed_in_clients(app, world)
     yield Shared(app, world, browsers, Snapshot(app, tmp))
-    with app.app_context():
-        provisioning.dispatcher().wait(30)
-        provisioning.dispatcher().shutdown()
-        db.session.remove()
-        db.engine.dispose()
-    reset_clients(app)
+    close_app(app)
     sandbox_server.reset()
 
 
