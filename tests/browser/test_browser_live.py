@@ -87,7 +87,9 @@ def test_console_acts_over_socketio_and_shows_presence(site, new_page):
     moderator.evaluate(MARK)
     new_page(f"/events/{world.slug}").wait_for_function(CONNECTED)
     presence = moderator.locator(f'[data-presence-event="{world.event_id}"]')
-    expect(presence).to_have_text("Connected: 2")
+    # A page the moderator left closes its socket; on a loaded machine the server may take
+    # some seconds to see it go (once, beside a second test run, it still counted 3 after 5 s).
+    expect(presence).to_have_text("Connected: 2", timeout=20_000)
     item.get_by_role("button", name="Go live").click()
     expect(item.locator("[data-result]")).to_have_text("Done.")
     expect(item.locator('[data-badge="status"]')).to_have_text("live")
