@@ -90,10 +90,11 @@ class SmtpTransport:
     def _open(self) -> smtplib.SMTP:
         s = self.settings
         context = ssl.create_default_context()
+        connection: smtplib.SMTP | None = None
         try:
             if s.tls:
-                connection: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout,
-                                                            context=context)
+                connection = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout,
+                                              context=context)
             else:
                 connection = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
             connection.ehlo()
@@ -103,9 +104,11 @@ class SmtpTransport:
             if s.username:
                 connection.login(s.username, s.password)
         except smtplib.SMTPAuthenticationError as exc:
+            _drop(connection)
             raise TransientMailError(f"{s.host}: authentication refused ({exc.smtp_code})") \
                 from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            _drop(connection)
             raise TransientMailError(f"{s.host}:{s.port}: {_describe(exc)}") from None
         return connection
 
@@ -164,6 +167,12 @@ class FileTransport:
 
     def close(self) -> None:
         """Nothing to close."""
+
+
+def _drop(connection: smtplib.SMTP | None) -> None:
+    """Close a connection that failed before it was ready (its socket is not left to the GC)."""
+    if connection is not None:
+        connection.close()
 
 
 def _by_code(code: int, message: str) -> MailError:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+import warnings
 from collections import Counter
 
 import pytest
@@ -12,7 +14,7 @@ from mail_support import outbox, scan_and_settle, settle, states, wait_for
 from eventhub.extensions import db
 from eventhub.models import OutboxMail
 from eventhub.services import mail
-from eventhub.services.mail_transport import smtp_settings
+from eventhub.services.mail_transport import SmtpTransport, TransientMailError, smtp_settings
 
 
 @pytest.fixture
@@ -181,6 +183,21 @@ def test_smtp_password_never_reaches_logs_or_the_outbox(app_config, ctx, smtp, g
     assert row.state == "pending" and row.last_error  # TLS to a plain server fails
     assert "Pa55-w0rd-XYZ" not in caplog.text and "Pa55-w0rd-XYZ" not in row.last_error
     assert "Pa55-w0rd-XYZ" not in repr(smtp_settings(current_app.config["SMTP_URL"]))
+
+
+@pytest.mark.parametrize("url", ["smtp://user:pw@127.0.0.1:{port}",  # no AUTH offered
+                                 "smtp://127.0.0.1:{port}?starttls=true"])  # no STARTTLS
+def test_a_connection_that_fails_before_it_is_ready_is_closed(smtp, url):
+    transport = SmtpTransport(smtp_settings(url.format(port=smtp.port)), timeout=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        try:
+            transport.send("chair@example.org", "guest@example.org", "Subject: x\n\nx")
+        except TransientMailError as exc:
+            refused = exc.message
+        gc.collect()
+    assert refused and transport.connection is None
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 
 @pytest.mark.parametrize(("url", "expected"), [
