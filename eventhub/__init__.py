@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 
 def shutdown(app: Flask) -> None:
     """Stop what the app runs in the background: the lease recovery, the mail pump, the live
-    task, and the job pool once its jobs are done (a server's shutdown; tests after each app,
-    so that no task of an earlier app keeps running beside the next)."""
+    task, and the job pool once its jobs are done; then close the provider clients' pooled
+    connections (a server's shutdown; tests after each app, so that no task or socket of an
+    earlier app outlives it)."""
     from . import live
-    from .services import mail_pump
+    from .services import mail_pump, providers
 
     recovery = app.extensions.pop("eventhub.recovery", None)
     if recovery is not None:
@@ -34,6 +35,7 @@ def shutdown(app: Flask) -> None:
     mail_pump.stop(app)
     live.shutdown(app)
     app.extensions["eventhub.dispatcher"].shutdown()
+    providers.reset_clients(app)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -191,3 +191,17 @@ def test_no_sweep_when_no_answer_was_lost(sandbox, create_event, create_session,
     provision(create_event, create_session, organizer, "daily", "whereby")
     wait_jobs()
     assert not [r for r in sandbox.received("daily") if r.method == "DELETE"]
+
+
+def test_an_app_shut_down_closes_its_provider_connections(app, sandbox, create_event,
+                                                         create_session, organizer):
+    """A stopped app leaves no keep-alive connection to a provider for the garbage collector
+    to find later (pytest would blame whichever test runs then)."""
+    from eventhub import shutdown
+    from eventhub.services import providers
+
+    provision(create_event, create_session, organizer, "whereby")
+    pool = providers.provider("whereby").http.session.get_adapter(sandbox.url).poolmanager
+    assert len(pool.pools) == 1  # the connection the room was made on, kept alive
+    shutdown(app)
+    assert len(pool.pools) == 0 and "eventhub.providers" not in app.extensions
