@@ -193,4 +193,6 @@ def endpoint(
     return decorator
 
 
-from . import events, imports, invitations, openapi, participants, sessions, tokens  # noqa: E402,F401
+from . import events, guards, imports, invitations, openapi, participants, sessions, tokens  # noqa: E402,F401
+
+bp.teardown_request(guards.release)

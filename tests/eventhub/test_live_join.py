@@ -81,7 +81,8 @@ def test_join_open_when_the_window_opens_by_time(sio, today, client, app):
     assert notice["join_url"] == f"/join/{today['soon']}?t={today['keen']}"
     assert keen.received("session.updated") == []  # no change was published: the clock did it
     response = client.get(notice["join_url"])
-    assert response.status_code == 302 and "meet.jit.si" in response.headers["Location"]
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    assert "meet.jit.si" in response.headers["Location"]
 
 
 def test_subscribe_ack_tells_a_participant_which_links_are_open(sio, today, client, app):
