@@ -290,3 +290,18 @@ def test_an_event_without_a_payload_is_a_bad_request(sio, world, event):
     client = sio(world["organizer"])
     ack = client.sio.call(event, namespace="/live", timeout=10)
     assert ack["error"]["code"] == "bad_request"
+
+
+def test_websockets_are_served_without_compression(live_server):
+    """A browser offers permessage-deflate; the server declines it (one compression and one
+    zlib state per connection for every update is what a large fan-out cannot afford)."""
+    import websocket
+
+    url = live_server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
+    ws = websocket.create_connection(url, origin=live_server.url, header=[offer], timeout=5)
+    try:
+        assert ws.getstatus() == 101 and ws.recv().startswith("0{")  # engine.io's open packet
+        assert "sec-websocket-extensions" not in {k.lower() for k in ws.getheaders()}
+    finally:
+        ws.close(timeout=0.05)
