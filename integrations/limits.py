@@ -12,6 +12,7 @@ account: divide the limits among them (README: Production).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +43,22 @@ class CallLimits:
             text += " (" + ", ".join(f"{method} {rate:g}/s" for method, rate
                                      in self.per_second_by_method) + ")"
         return text
+
+
+    def least_seconds(self, calls: int, latency: float, method: str = "POST") -> float:
+        """The least wall time ``calls`` calls of ``latency`` seconds each can take within
+        these limits: batches of ``in_flight``, and the rate's one-second burst then its pace
+        (the larger bound). ``make bench`` sets a whole-event switch beside it."""
+        if calls <= 0:
+            return 0.0
+        least = latency
+        if self.in_flight:
+            least = max(least, math.ceil(calls / self.in_flight) * latency)
+        rates = [self.per_second] if self.per_second else []
+        rates += [rate for name, rate in self.per_second_by_method if name == method.upper()]
+        for rate in rates:  # the last call starts once the burst is spent and the rest paced
+            least = max(least, max(0, calls - max(1.0, rate)) / rate + latency)
+        return least
 
 
 class _Bucket:

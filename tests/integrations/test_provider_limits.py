@@ -56,6 +56,27 @@ def test_a_method_can_have_its_own_stricter_rate():
     assert clock.now == before  # other methods keep their own pace
 
 
+def test_the_least_time_a_burst_of_calls_can_take_within_the_limits():
+    assert CallLimits().least_seconds(200, 0.3) == pytest.approx(0.3)  # all at once
+    assert CallLimits(in_flight=20).least_seconds(200, 0.3) == pytest.approx(3.0)  # 10 batches
+    assert CallLimits(in_flight=20).least_seconds(41, 0.3) == pytest.approx(0.9)
+    daily = CallLimits(in_flight=20, per_second=20, per_second_by_method=(("DELETE", 2),))
+    assert daily.least_seconds(200, 0.3) == pytest.approx(9.3)  # 20 at once, then 20 a second
+    assert daily.least_seconds(40, 0.3) == pytest.approx(1.3)
+    assert daily.least_seconds(10, 0.3, method="DELETE") == pytest.approx(4.3)
+    assert daily.least_seconds(0, 0.3) == 0
+
+
+def test_the_least_time_is_what_the_limiter_paces_calls_to():
+    clock = FakeClock()
+    limits = CallLimits(per_second=5)
+    limiter = Limiter(limits, clock=clock, sleep=clock.sleep)
+    for _ in range(15):
+        with limiter.call("POST"):
+            pass
+    assert clock.now == pytest.approx(limits.least_seconds(15, 0.0))  # the last call's start
+
+
 def test_no_more_calls_at_once_than_the_slots():
     limiter = Limiter(CallLimits(in_flight=3))
     inside, most, lock = 0, 0, threading.Lock()
