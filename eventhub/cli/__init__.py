@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
+from .. import gctune
 from ..errors import DomainError
 from ..extensions import db, socketio
 from ..services import demo, provisioning, users
@@ -131,6 +132,7 @@ def run_server(app: Flask, host: str, port: int) -> None:
 
         # Its first pass takes up the mails a stopped server left pending.
         mail_pump.start(app, take_over=True)
+    click.echo(gctune.tune())  # start-up is done: what follows is serving
     click.echo(f"EventHub on http://{host}:{port}/ ({app.config['SOCKETIO_ASYNC_MODE']})")
     if app.config["SOCKETIO_ASYNC_MODE"] == "gevent":
         _serve_gevent(app, host, port)

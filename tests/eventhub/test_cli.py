@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -167,6 +168,7 @@ def test_serve_answers_the_demo_programme_and_pushes_live(tmp_path, mode):
         server.terminate()
         output = server.communicate(timeout=10)[0].decode()
     assert f"EventHub on {base}/ ({mode.removesuffix('-asked')})" in output
+    assert re.search(r"garbage collector: [\d,]+ start-up objects frozen", output), output
     if mode.startswith("gevent"):  # re-executed, patched first, with the hard file limit
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         limit = "" if hard == resource.RLIM_INFINITY else f" {hard} open files"

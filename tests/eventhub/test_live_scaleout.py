@@ -129,6 +129,13 @@ def test_an_update_through_one_web_process_reaches_the_clients_of_both(stack, cl
     post(f"{a.url}/api/v1/sessions/{first_id}/switch", installation.token, {"mode": "in_person"})
 
 
+def test_the_web_processes_tuned_their_garbage_collector(stack):
+    """README's gunicorn command reads gunicorn.conf.py from the working directory, whose
+    post_worker_init hook tunes the collector of each EventHub worker (eventhub/gctune.py)."""
+    for web in stack.webs:
+        assert b"start-up objects frozen" in web.log.read_bytes(), web.log.read_text()[-2000:]
+
+
 def test_after_a_whole_event_switch_every_client_shows_the_database(stack, clients,
                                                                     sandbox_server):
     installation, (a, b) = stack.installation, stack.webs
