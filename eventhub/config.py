@@ -68,6 +68,9 @@ class Config:
     EVENTHUB_SANDBOX = os.environ.get("EVENTHUB_SANDBOX", "").strip()
     # Sender of mails, and the ORGANIZER of the calendar feeds (RFC 5546: METHOD needs one).
     MAIL_FROM = os.environ.get("MAIL_FROM", "EventHub <eventhub@localhost>")
+    # How long a resolved API token is kept (eventhub/api/token_cache.py): another process's
+    # revocation is seen within it, this process's at once; 0 reads the token every request.
+    TOKEN_CACHE_SECONDS = float(os.environ.get("EVENTHUB_TOKEN_CACHE_SECONDS", "1"))
     # Threads in the web process that call providers (DESIGN.md: at least 8 in flight); each
     # provider's own limits (integrations.limits) cap its calls within them.
     PROVISIONING_WORKERS = int(os.environ.get("EVENTHUB_PROVISIONING_WORKERS", "20"))
@@ -156,6 +159,8 @@ def validate(config: dict) -> None:
         from .services.mail_transport import smtp_settings
 
         smtp_settings(config["SMTP_URL"])  # raises ValueError naming the problem, not the URL
+    if config.get("TOKEN_CACHE_SECONDS", 0) < 0:
+        raise ValueError("EVENTHUB_TOKEN_CACHE_SECONDS must be 0 or more")
     if config.get("TRUSTED_PROXIES", 0) < 0:
         raise ValueError("EVENTHUB_TRUSTED_PROXIES must be 0 or more")
     uri = config["SQLALCHEMY_DATABASE_URI"]

@@ -21,6 +21,7 @@ from ..extensions import limiter
 from ..services import access
 from ..services.common import MAX_ID
 from ..validation import validate
+from .token_cache import token_cache
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -62,11 +63,12 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("use Authorization: Bearer <token>")
-    found = access.authenticate_token(token.strip())
+    token = token.strip()
+    found = token_cache().user(token) or access.find_participant_by_token(token)
     if found is None:
         raise Unauthorized("unknown or revoked token")
     g.actor = found
-    g.token = token.strip()
+    g.token = token
 
 
 def body_bytes() -> bytes:

@@ -90,7 +90,7 @@ def programme_cache() -> ProgrammeCache:
     return per_app(_EXTENSION, ProgrammeCache)
 
 
-class _Commits:
+class Commits:
     """A new number after each commit of this process's ``db.session`` (any app, thread)."""
 
     numbers = itertools.count(1)
@@ -104,8 +104,8 @@ class _Commits:
 
 def register() -> None:
     """Count ``db.session``'s commits (idempotent: once per process)."""
-    if not sa_event.contains(db.session, "after_commit", _Commits.seen):
-        sa_event.listen(db.session, "after_commit", _Commits.seen)
+    if not sa_event.contains(db.session, "after_commit", Commits.seen):
+        sa_event.listen(db.session, "after_commit", Commits.seen)
 
 
 register()
@@ -117,7 +117,7 @@ def _state(cache: ProgrammeCache, event_id: int) -> Any:
     Kept until this process commits anything or STATE_SECONDS pass. The commit count is
     taken before the query: a commit made while it runs leaves the row unused.
     """
-    commits, now = _Commits.count, time.monotonic()
+    commits, now = Commits.count, time.monotonic()
     with cache.lock:
         kept = cache.states.get(event_id)
     if kept is not None and kept[0] == commits and kept[1] > now:
