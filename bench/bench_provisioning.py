@@ -130,17 +130,16 @@ def _bench(provider: str, sizes: tuple[int, ...], latency: float) -> list:
     print("|---------:|--------------------------:|-----------------------:|---------------:|")
     for count, wall, sequential, least in rows:
         print(f"| {count:8d} | {wall:23.2f} s | {least:20.2f} s | {sequential:12.2f} s |")
-    if provider == GOAL_PROVIDER:
-        return [Figure("provisioning", f"{count} rooms ready after a whole-event switch "
-                       f"({provider}, {limits.describe()})", wall, "s",
-                       goal=f"<= {GOALS[count]:g}" if count in GOALS else "",
-                       baseline=sequential, baseline_name="one after another")
-                for count, wall, sequential, _least in rows]
+    # The goals on the provider whose limits allow them; the others beside their least time.
+    on_goal = provider == GOAL_PROVIDER
     return [Figure("provisioning", f"{count} rooms ready after a whole-event switch "
-                   f"({provider}, {limits.describe()})", wall, "s", goal="<= 1.2x",
-                   baseline=least, baseline_name="the least its limits allow")
-            for count, wall, _sequential, least in rows]
-
+                   f"({provider}, {limits.describe()})", wall, "s",
+                   goal=(f"<= {GOALS[count]:g}" if count in GOALS else "") if on_goal
+                   else "<= 1.2x",
+                   baseline=sequential if on_goal else least,
+                   baseline_name="one after another" if on_goal
+                   else "the least its limits allow")
+            for count, wall, sequential, least in rows]
 
 if __name__ == "__main__":
     main()
